@@ -1,0 +1,26 @@
+"""Course toolkit: corrected batch and online training for the Keras 3 training-strategies course.
+
+Notebooks read ``import toolkit as tk`` and then ``tk.train_online(...)``.
+"""
+
+from toolkit import data, guards, models, streams
+from toolkit.batch import fit_batch
+from toolkit.data import load_mnist
+from toolkit.evaluate import PrequentialScore, default_loss, evaluate, predict_logits
+from toolkit.guards import NonFiniteLossError, TrainingSetupError
+from toolkit.history import RunHistory
+from toolkit.measure import Stopwatch, peak_memory
+from toolkit.minibatch import train_minibatch
+from toolkit.online import train_online
+from toolkit.optimizers import make_optimizer
+from toolkit.runtime import seed_everything, set_cpu_threads
+from toolkit.streams import LabelPermutation, Rotation, Stream
+
+__all__ = [
+    "data", "guards", "models", "streams",
+    "fit_batch", "train_minibatch", "train_online",
+    "load_mnist", "Stream", "LabelPermutation", "Rotation",
+    "evaluate", "predict_logits", "default_loss", "PrequentialScore", "RunHistory",
+    "make_optimizer", "seed_everything", "set_cpu_threads", "Stopwatch", "peak_memory",
+    "NonFiniteLossError", "TrainingSetupError",
+]

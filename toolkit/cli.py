@@ -1,0 +1,58 @@
+"""Command line: ``python -m toolkit compare|doctor`` (chapter 1)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the output
+
+
+def _compare(args: argparse.Namespace) -> None:
+    from toolkit.compare import run_compare
+    from toolkit.runtime import set_cpu_threads
+
+    if args.cpu_threads:
+        set_cpu_threads(args.cpu_threads)
+
+    run_compare(args.out, seed=args.seed, samples=args.samples, epochs=args.epochs, dataset=args.dataset,
+                verbose=1 if args.quiet else 2)
+
+
+def _doctor(args: argparse.Namespace) -> None:
+    from toolkit.doctor import report
+
+    print(report())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m toolkit`` argument parser."""
+    parser = argparse.ArgumentParser(prog="python -m toolkit", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    compare = commands.add_parser("compare", help="train one model four ways and compare (the main job)")
+    compare.add_argument("--out", default="compare_out", help="folder for compare.json and compare.png")
+    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--samples", type=int, default=12000, help="length of the online and drifting streams")
+    compare.add_argument("--epochs", type=int, default=5, help="epochs of the batch and mini-batch runs")
+    compare.add_argument("--dataset", choices=["auto", "subset", "full"], default="subset",
+                         help="subset: the 5,000 digits shipped in data/ (offline); full: keras.datasets.mnist")
+    compare.add_argument("--cpu-threads", type=int, default=None,
+                         help="TensorFlow intra-op threads (1 makes per-sample training about 2x faster on a CPU)")
+    compare.add_argument("--quiet", action="store_true", help="print only the final table")
+    compare.set_defaults(run=_compare)
+
+    doctor = commands.add_parser("doctor", help="versions, devices, CUDA libraries and determinism settings")
+    doctor.set_defaults(run=_doctor)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``python -m toolkit``."""
+    args = build_parser().parse_args(argv)
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
