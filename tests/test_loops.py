@@ -217,3 +217,14 @@ def test_fit_batch_resumes_from_its_backup(small, tmp_path):
     assert len(history.history["loss"]) == 1  # only epoch 3 was left to run
     assert max_weight_difference(straight, restarted) < 1e-6
     assert (tmp_path / "log.csv").read_text().count("\n") == 4  # header + epochs 1, 2 and 3
+
+
+def test_gradient_accumulation_equals_one_large_batch(mnist):
+    """Keras 3's gradient_accumulation_steps: 8 micro-batches of 32 make one update of batch 256."""
+    x, y = mnist.x_train[:1024], mnist.y_train[:1024]
+    big, accumulated = twin_models()
+    tk.fit_batch(big, (x, y), optimizer=keras.optimizers.SGD(0.1), batch_size=256, shuffle=False, verbose=0)
+    accumulate_8 = keras.optimizers.SGD(0.1, gradient_accumulation_steps=8)
+    history = tk.train_minibatch(accumulated, (x, y), optimizer=accumulate_8, batch_size=32, shuffle=False, verbose=0)
+    assert max_weight_difference(big, accumulated) < 1e-6
+    assert history.last("updates") == 4  # weight updates, not micro-batches

@@ -3,10 +3,10 @@
 Notebooks read ``import toolkit as tk`` and then ``tk.train_online(...)``.
 """
 
-from toolkit import data, guards, models, streams
+from toolkit import data, guards, models, plots, streams
 from toolkit.batch import fit_batch
 from toolkit.data import load_mnist
-from toolkit.evaluate import PrequentialScore, default_loss, evaluate, predict_logits
+from toolkit.evaluate import PrequentialScore, default_loss, evaluate, predict_logits, windowed_accuracy
 from toolkit.guards import NonFiniteLossError, TrainingSetupError
 from toolkit.history import RunHistory
 from toolkit.measure import Stopwatch, peak_memory
@@ -17,10 +17,10 @@ from toolkit.runtime import seed_everything, set_cpu_threads
 from toolkit.streams import LabelPermutation, Rotation, Stream
 
 __all__ = [
-    "data", "guards", "models", "streams",
+    "data", "guards", "models", "plots", "streams",
     "fit_batch", "train_minibatch", "train_online",
     "load_mnist", "Stream", "LabelPermutation", "Rotation",
-    "evaluate", "predict_logits", "default_loss", "PrequentialScore", "RunHistory",
+    "evaluate", "predict_logits", "windowed_accuracy", "default_loss", "PrequentialScore", "RunHistory",
     "make_optimizer", "seed_everything", "set_cpu_threads", "Stopwatch", "peak_memory",
     "NonFiniteLossError", "TrainingSetupError",
 ]

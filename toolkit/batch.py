@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,16 +30,26 @@ from toolkit.runs import prepare_run
 
 
 class SampleClock(keras.callbacks.Callback):
-    """Adds ``samples``, ``updates`` and ``time`` (training seconds, validation excluded) to each epoch's logs."""
+    """Adds ``samples``, ``updates`` (weight updates: ``optimizer.iterations``) and ``time`` (training
+    seconds, validation excluded) to each epoch's logs.
 
-    def __init__(self, samples_per_epoch: int, steps_per_epoch: int):
+    ``samples_per_epoch=None`` (a dataset of unknown size) counts batches instead and takes each
+    to hold ``batch_size`` samples, which overcounts a smaller last batch.
+    """
+
+    def __init__(self, samples_per_epoch: int | None, batch_size: int):
         super().__init__()
-        self.samples_per_epoch, self.steps_per_epoch = samples_per_epoch, steps_per_epoch
+        self.samples_per_epoch, self.batch_size = samples_per_epoch, batch_size
         self.elapsed = 0.0
+        self.samples = 0
         self._started = self._paused_at = 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
         self._started = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.samples_per_epoch is None:
+            self.samples += self.batch_size
 
     def on_test_begin(self, logs=None):
         self._paused_at = time.perf_counter()
@@ -48,8 +59,9 @@ class SampleClock(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.elapsed += time.perf_counter() - self._started
-        logs.update(samples=(epoch + 1) * self.samples_per_epoch,
-                    updates=(epoch + 1) * self.steps_per_epoch, time=self.elapsed)
+        if self.samples_per_epoch is not None:
+            self.samples = (epoch + 1) * self.samples_per_epoch
+        logs.update(samples=self.samples, updates=int(self.model.optimizer.iterations), time=self.elapsed)
 
 
 class StopOnNonFiniteLoss(keras.callbacks.Callback):
@@ -87,12 +99,12 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
             )
 
 
-def _count(data) -> tuple[int, int]:
-    """(samples, steps) per epoch of a batched dataset, from its cardinality and first batch."""
-    steps = int(data.cardinality())
+def _size(data) -> tuple[int | None, int]:
+    """(samples per epoch or None if unknown, size of the first batch) of a batched dataset."""
     first = next(iter(data), None)
     batch = 0 if first is None else len(first[0])
-    return (steps * batch if steps >= 0 else 0), max(steps, 0)
+    steps = int(data.cardinality())
+    return (steps * batch if steps >= 0 else None), batch
 
 
 def fit_batch(
@@ -128,14 +140,14 @@ def fit_batch(
         check_finite_inputs(x)
         check_labels(y, model, loss)
         train_args = {"x": x, "y": y, "batch_size": batch_size, "shuffle": shuffle}
-        samples, steps = len(x), -(-len(x) // batch_size)
+        samples = len(x)
     else:
         train = shape_dataset(train, model)
-        samples, steps = _count(train)
-        check_not_empty(samples)
+        samples, batch_size = _size(train)
+        check_not_empty(samples if batch_size else 0)  # no first batch: empty; unknown size: fine
         probe_x, probe_y = next(iter(train))
         optimizer, loss = prepare_run(model, np.asarray(probe_x), np.asarray(probe_y), optimizer, loss)
-        train_args = {"x": train}
+        train_args = {"x": train, "shuffle": False}  # a dataset's order is its own (shuffle it in tf.data)
     if isinstance(validation_data, tuple):
         validation_data = (shape_inputs(validation_data[0], model), np.asarray(validation_data[1]))
     elif validation_data is not None:
@@ -143,10 +155,13 @@ def fit_batch(
 
     model.compile(optimizer=optimizer, loss=loss, metrics=list(metrics),
                   steps_per_execution=steps_per_execution, jit_compile=jit_compile)
-    extra: list[keras.callbacks.Callback] = [SampleClock(samples, steps), StopOnNonFiniteLoss()]
+    extra: list[keras.callbacks.Callback] = [SampleClock(samples, batch_size), StopOnNonFiniteLoss()]
     if checkpoint_dir is not None:
         Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
         extra += [keras.callbacks.BackupAndRestore(str(Path(checkpoint_dir) / "backup")),
                   keras.callbacks.CSVLogger(str(Path(checkpoint_dir) / "log.csv"), append=True)]
-    return model.fit(**train_args, epochs=epochs, validation_data=validation_data,
-                     callbacks=[*extra, *callbacks], verbose=verbose)
+    with warnings.catch_warnings():
+        if samples is None:  # Keras 3 warns "ran out of data" at the normal end of a dataset of unknown size
+            warnings.filterwarnings("ignore", message="Your input ran out of data")
+        return model.fit(**train_args, epochs=epochs, validation_data=validation_data,
+                         callbacks=[*extra, *callbacks], verbose=verbose)

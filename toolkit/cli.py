@@ -1,10 +1,11 @@
-"""Command line: ``python -m toolkit compare|doctor`` (chapter 1)."""
+"""Command line: ``python -m toolkit compare|doctor|student|grade|execute`` (chapters 1-6)."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the output
 
@@ -26,6 +27,31 @@ def _doctor(args: argparse.Namespace) -> None:
     print(report())
 
 
+def _student(args: argparse.Namespace) -> None:
+    from toolkit.student import write_learner_versions
+
+    for path in write_learner_versions():
+        print(f"wrote {path}")
+
+
+def _grade(args: argparse.Namespace) -> None:
+    from toolkit.grading import grade
+
+    verdicts = grade(args.notebooks, quiet=not args.verbose)
+    print()
+    print("\n\n".join(v.report() for v in verdicts))
+    if not all(v.passed for v in verdicts):
+        raise SystemExit(1)
+
+
+def _execute(args: argparse.Namespace) -> None:
+    from toolkit.notebooks import execute
+
+    for path in args.notebooks:
+        execute(path)
+        print(f"executed {path}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m toolkit`` argument parser."""
     parser = argparse.ArgumentParser(prog="python -m toolkit", description=__doc__)
@@ -45,6 +71,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = commands.add_parser("doctor", help="versions, devices, CUDA libraries and determinism settings")
     doctor.set_defaults(run=_doctor)
+
+    student = commands.add_parser("student", help="write the learner versions of the chapter notebooks")
+    student.set_defaults(run=_student)
+
+    grade = commands.add_parser("grade", help="run notebooks with nbval and give a verdict per exercise")
+    grade.add_argument("notebooks", nargs="+", type=Path)
+    grade.add_argument("--verbose", action="store_true", help="show pytest's line per cell")
+    grade.set_defaults(run=_grade)
+
+    execute = commands.add_parser("execute", help="re-run notebooks and store their outputs (instructors)")
+    execute.add_argument("notebooks", nargs="+", type=Path)
+    execute.set_defaults(run=_execute)
     return parser
 
 

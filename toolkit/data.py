@@ -110,3 +110,25 @@ def load_mnist(source: Source = "auto") -> ImageData:
             print("load_mnist: full MNIST unavailable (offline?); using the embedded 5,000-digit subset.")
             return _load_subset()
     raise ValueError(f'source must be "auto", "subset" or "full", not {source!r}.')
+
+
+def export_image_folder(images: np.ndarray, labels: np.ndarray, directory: str | os.PathLike,
+                        *, per_class: int | None = None) -> Path:
+    """Write images as one folder of PNG files per class (``0/``, ``1/``, ...) (chapters 1 and 3).
+
+    This is the layout ``keras.utils.image_dataset_from_directory`` reads. Images are float
+    in [0, 1] or uint8, shaped (N, H, W) or (N, H, W, 1); ``per_class`` keeps the first n of each.
+    """
+    import keras
+
+    directory = Path(directory)
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., None]
+    pixels = images if images.dtype == np.uint8 else np.clip(np.rint(images * 255), 0, 255).astype(np.uint8)
+    for label in np.unique(labels):
+        folder = directory / str(int(label))
+        folder.mkdir(parents=True, exist_ok=True)
+        for index in np.flatnonzero(labels == label)[:per_class]:
+            keras.utils.save_img(folder / f"{index:05d}.png", pixels[index], scale=False)
+    return directory

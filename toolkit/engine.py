@@ -84,7 +84,8 @@ class ChunkResult:
 
     ``loss``/``correct``: the evaluated pass for each processed sample (NaN/absent past a stop);
     ``steps``: micro-batches run (including a stopping one); ``finite``: False if it stopped on a
-    non-finite loss; ``updates``: optimizer steps applied.
+    non-finite loss; ``updates``: weight updates made (``optimizer.iterations`` counts one per
+    ``gradient_accumulation_steps`` micro-batches).
     """
 
     loss: np.ndarray
@@ -144,10 +145,10 @@ class TapeStepper:
 
         def update():
             self.optimizer.apply_gradients(zip(grads, self.variables))
-            return tf.constant(1)
+            return tf.constant(True)
 
-        updated = tf.cond(tf.logical_and(finite, labelled > 0), update, lambda: tf.constant(0))
-        return pred_loss, pred_correct, finite, updated
+        tf.cond(tf.logical_and(finite, labelled > 0), update, lambda: tf.constant(False))
+        return pred_loss, pred_correct, finite
 
     def _run_chunk(self, x, y, mask, steps, x_pred=None, y_pred=None, check_gradients=False):
         for saved, variable in zip(self._snapshot, self._state):
@@ -156,19 +157,19 @@ class TapeStepper:
         losses = tf.TensorArray(tf.float32, size=size, element_shape=mask.shape[1:])
         correct = tf.TensorArray(tf.float32, size=size, element_shape=mask.shape[1:])
 
-        def keep_going(i, finite, updates, losses, correct):
+        def keep_going(i, finite, losses, correct):
             return tf.logical_and(i < steps, finite)
 
-        def body(i, finite, updates, losses, correct):
+        def body(i, finite, losses, correct):
             xp = None if x_pred is None else x_pred[i]
             yp = None if y_pred is None else y_pred[i]
-            step_loss, step_correct, finite, updated = self._step(x[i], y[i], mask[i], xp, yp, check_gradients)
-            return i + 1, finite, updates + updated, losses.write(i, step_loss), correct.write(i, step_correct)
+            step_loss, step_correct, finite = self._step(x[i], y[i], mask[i], xp, yp, check_gradients)
+            return i + 1, finite, losses.write(i, step_loss), correct.write(i, step_correct)
 
-        steps_run, finite, updates, losses, correct = tf.while_loop(
-            keep_going, body, (tf.constant(0), tf.constant(True), tf.constant(0), losses, correct))
+        steps_run, finite, losses, correct = tf.while_loop(
+            keep_going, body, (tf.constant(0), tf.constant(True), losses, correct))
         weights_finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in self.variables])
-        return losses.stack(), correct.stack(), steps_run, finite, updates, weights_finite
+        return losses.stack(), correct.stack(), steps_run, finite, weights_finite
 
     def run(self, x: np.ndarray, y: np.ndarray, batch_size: int, *, steps_per_chunk: int,
             mask: np.ndarray | None = None, x_pred: np.ndarray | None = None,
@@ -193,13 +194,14 @@ class TapeStepper:
         inputs = (fold(x), fold(y), fold(mask), tf.constant(-(-n // batch_size)))
         if x_pred is not None:
             inputs += (fold(x_pred), fold(y_pred))
-        losses, correct, steps_run, finite, updates, weights_finite = self.run_chunk(*inputs)
+        iterations_before = int(self.optimizer.iterations)
+        losses, correct, steps_run, finite, weights_finite = self.run_chunk(*inputs)
         if not weights_finite:  # an applied update was not finite: replay, checking every gradient
             self._restore()
-            losses, correct, steps_run, finite, updates, _ = self.run_checked_chunk(*inputs)
+            losses, correct, steps_run, finite, _ = self.run_checked_chunk(*inputs)
         done = min(int(steps_run) * batch_size, n)
         return ChunkResult(
             loss=losses.numpy().reshape(-1)[:done],
             correct=correct.numpy().reshape(-1)[:done] if self.correct_fn else None,
-            steps=int(steps_run), finite=bool(finite), updates=int(updates),
+            steps=int(steps_run), finite=bool(finite), updates=int(self.optimizer.iterations) - iterations_before,
         )

@@ -33,7 +33,8 @@ def compute_device() -> str:
 
 @dataclass
 class PeakMemory:
-    """Peak bytes held by TensorFlow's allocator on ``device`` while the block ran."""
+    """Peak bytes TensorFlow's allocator held on ``device`` while the block ran, above what it
+    already held when the block started."""
 
     device: str
     peak_bytes: int = 0
@@ -48,12 +49,13 @@ class PeakMemory:
 def peak_memory(device: str | None = None) -> Iterator[PeakMemory]:
     """Measure TensorFlow's peak tensor memory in a block (CPU or GPU allocator statistics).
 
-    It counts tensors (weights, batches, activations, a data set converted to a tensor), not
-    NumPy arrays held by Python. Used by ``compare`` and chapter 1's memory experiment.
+    It counts tensors created in the block (weights, batches, activations, a data set converted
+    to a tensor), not NumPy arrays held by Python. Used by ``compare`` and chapter 1.
     """
     result = PeakMemory(device or compute_device())
     tf.config.experimental.reset_memory_stats(result.device)
+    held_before = tf.config.experimental.get_memory_info(result.device)["current"]
     try:
         yield result
     finally:
-        result.peak_bytes = int(tf.config.experimental.get_memory_info(result.device)["peak"])
+        result.peak_bytes = int(tf.config.experimental.get_memory_info(result.device)["peak"] - held_before)

@@ -1,0 +1,133 @@
+"""Chapter notebooks: normalised reading and writing, exercise markers, and the Colab header.
+
+Every chapter (1-6) is a *solution* notebook in ``chapters/``. An exercise cell starts with
+``# EXERCISE <n>: <title>`` and keeps its solution between ``### BEGIN SOLUTION`` and
+``### END SOLUTION``; a check cell starts with ``# NBVAL_CHECK_OUTPUT`` and names its exercise
+with ``# CHECK <n>``. The repository URL lives here, once: badges and setup cells derive from it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+REPOSITORY = "keras-course/training-strategies"
+BRANCH = "main"
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = ROOT / "chapters"
+LEARNER_DIR = CHAPTERS / "learner"
+
+EXERCISE = re.compile(r"^# EXERCISE (\w+): (.+)$", re.MULTILINE)
+CHECK = re.compile(r"^# CHECK (\w+)\s*$", re.MULTILINE)
+BADGE_MARK = "colab-badge"
+SETUP_MARK = "# Colab set-up"
+
+
+def colab_url(path: Path) -> str:
+    """The "Open in Colab" address of a notebook in this repository."""
+    relative = Path(path).resolve().relative_to(ROOT).as_posix()
+    return f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/{relative}"
+
+
+def badge_markdown(path: Path) -> str:
+    """The badge cell's markdown for ``path`` (its link must match the file's own path)."""
+    return (f'<a href="{colab_url(path)}" target="_parent">'
+            f'<img src="https://colab.research.google.com/assets/{BADGE_MARK}.svg" alt="Open In Colab"/></a>')
+
+
+def setup_code() -> str:
+    """The Colab-only set-up cell: clone the course, install the toolkit without touching
+    Colab's TensorFlow, add only what Colab lacks. It does nothing outside Colab."""
+    return f'''{SETUP_MARK}: installs the course toolkit in Colab; does nothing anywhere else.
+import importlib.util
+import subprocess
+import sys
+
+if "google.colab" in sys.modules:
+    course = "/content/course"
+    subprocess.run(["git", "clone", "--depth", "1", "https://github.com/{REPOSITORY}", course], check=False)
+    # --no-deps: keep Colab's own TensorFlow and Keras; never downgrade them.
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "-e", course], check=True)
+    missing = [pip for module, pip in (("keras_tuner", "keras-tuner"), ("nbval", "nbval"))
+               if importlib.util.find_spec(module) is None]
+    if missing:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", *missing], check=True)
+    sys.path.insert(0, course)'''
+
+
+def read(path: Path) -> nbformat.NotebookNode:
+    """Read a notebook (nbformat 4)."""
+    return nbformat.read(str(path), as_version=4)
+
+
+def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Stable JSON: fixed metadata, cell ids and execution counts by position, no timings or stderr.
+
+    Code cells are numbered 1, 2, ... in order (nbval refuses stored outputs without a count).
+    stderr holds TensorFlow's machine-specific logs (timestamps, paths, CUDA probes); grading
+    ignores it, and keeping it would change the file on every run.
+    """
+    count = 0
+    nb.metadata = nbformat.NotebookNode({
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    })
+    for index, cell in enumerate(nb.cells):
+        cell.id = f"cell-{index:03d}"
+        cell.metadata = nbformat.NotebookNode({k: v for k, v in cell.metadata.items() if k not in ("execution",)})
+        if cell.cell_type == "code":
+            count += 1
+            cell.execution_count = count
+            cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.get("name") == "stderr")]
+            for output in cell.outputs:
+                if "execution_count" in output:
+                    output.execution_count = count
+    nb.nbformat, nb.nbformat_minor = 4, 5
+    return nb
+
+
+def write(nb: nbformat.NotebookNode, path: Path) -> None:
+    """Write a normalised notebook (nbformat sorts keys, so diffs stay readable)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(normalise(nb), str(path))
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One graded exercise: its id, title and the code-cell indices (nbval's "Cell N") it owns."""
+
+    id: str
+    title: str
+    cells: tuple[int, ...]
+
+
+def exercises(nb: nbformat.NotebookNode) -> list[Exercise]:
+    """The exercises of a notebook, in order, with their exercise and check cells."""
+    titles: dict[str, str] = {}
+    cells: dict[str, list[int]] = {}
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    for index, cell in enumerate(code_cells):
+        if found := EXERCISE.search(cell.source):
+            titles[found.group(1)] = found.group(2).strip()
+            cells.setdefault(found.group(1), []).append(index)
+        elif found := CHECK.search(cell.source):
+            cells.setdefault(found.group(1), []).append(index)
+    return [Exercise(key, titles.get(key, "(untitled)"), tuple(cells[key])) for key in cells]
+
+
+def chapter_notebooks() -> list[Path]:
+    """The solution notebooks, in chapter order."""
+    return sorted(CHAPTERS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def execute(path: Path, *, timeout: int = 600) -> None:
+    """Run a notebook top to bottom in its folder and store its outputs, normalised (instructors)."""
+    from nbclient import NotebookClient
+
+    nb = read(path)
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+                   resources={"metadata": {"path": str(Path(path).parent)}}).execute()
+    write(nb, Path(path))
