@@ -154,3 +154,10 @@ def test_grade_command_prints_a_verdict_per_exercise_and_its_exit_status(tmp_pat
     assert wrong.returncode == 1
     assert re.search(r"Exercise 1 +Double x +FAIL  \(cell 2 output differs", wrong.stdout)
     assert re.search(r"Exercise 2 +Halve x +PASS", wrong.stdout) and "1 of 2 exercises passed" in wrong.stdout
+
+
+def test_readme_colab_links_point_at_real_notebooks_through_the_one_repository_url():
+    readme = (notebooks.ROOT / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"https://colab\.research\.google\.com/github/[^)\s\"]+", readme)
+    assert len(links) == len(ALL_NOTEBOOKS)
+    assert sorted(links) == sorted(notebooks.colab_url(path) for path in ALL_NOTEBOOKS)
