@@ -30,6 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from timing import EpochClock  # noqa: E402  (bench/timing.py)
 
 import toolkit as tk  # noqa: E402
 
@@ -40,20 +41,6 @@ LR = 0.01
 def seed_mlp() -> keras.Model:
     """The seed's network with a linear output: Dense(128, relu) on 784 inputs, then Dense(10)."""
     return tk.models.mlp(input_shape=(784,), seed=0)
-
-
-class EpochClock(keras.callbacks.Callback):
-    """Epoch durations, with no per-batch hook (a batch hook would slow ``fit`` down)."""
-
-    def __init__(self):
-        super().__init__()
-        self.durations: list[float] = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.durations.append(time.perf_counter() - self._start)
 
 
 def fit_rate(x, y, batch_size: int, steps_per_execution: int = 1, jit_compile="auto", epochs: int = 3) -> float:

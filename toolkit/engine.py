@@ -55,6 +55,11 @@ def behaves_same_in_training(model: keras.Model) -> bool:
     return all(isinstance(layer, _SAME_IN_TRAINING) for layer in leaf_layers(model))
 
 
+def supports_xla(model: keras.Model) -> bool:
+    """Whether XLA can compile every layer (Keras marks layers it cannot, e.g. image augmentation)."""
+    return all(getattr(layer, "supports_jit", True) for layer in leaf_layers(model))
+
+
 def per_example_loss(loss):
     """The loss with ``reduction=None``: one value per sample (losses given as strings or
     functions are Keras's per-sample functions already)."""
@@ -100,16 +105,19 @@ class TapeStepper:
 
     ``prequential=True`` returns each sample's loss/correctness as predicted *before* its
     update in inference mode (online learning); ``False`` returns the training pass's values,
-    as ``model.fit`` reports them (mini-batch epochs).
+    as ``model.fit`` reports them (mini-batch epochs). ``jit_compile="auto"`` compiles with XLA
+    unless a layer does not support it.
     """
 
     def __init__(self, model: keras.Model, optimizer: keras.optimizers.Optimizer, loss, *,
-                 prequential: bool = True, jit_compile: bool = True):
+                 prequential: bool = True, jit_compile: bool | str = "auto"):
         self.model, self.optimizer = model, optimizer
         self.loss_fn = per_example_loss(loss)
         self.correct_fn = correctness_fn(model, loss)
         self.prequential = prequential
         self.reuse_training_pass = not prequential or behaves_same_in_training(model)
+        if jit_compile == "auto":
+            jit_compile = supports_xla(model)
         self.variables = model.trainable_variables
         optimizer.build(self.variables)
         self._state = [*model.variables, *optimizer.variables]

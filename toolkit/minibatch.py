@@ -37,7 +37,7 @@ def train_minibatch(
     seed: int = 0,
     checkpoint_dir: str | None = None,
     resume: bool = False,
-    jit_compile: bool = True,
+    jit_compile: bool | str = "auto",
     verbose: int = 1,
 ) -> RunHistory:
     """Train for ``epochs`` over ``(x, y)`` in mini-batches with compiled GradientTape steps (chapter 1).

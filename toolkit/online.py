@@ -64,7 +64,7 @@ def train_online(
     checkpoint_dir: str | None = None,
     checkpoint_every: int = 5000,
     resume: bool = False,
-    jit_compile: bool = True,
+    jit_compile: bool | str = "auto",
     verbose: int = 1,
     seed: int = 0,
 ) -> RunHistory:
