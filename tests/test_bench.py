@@ -35,3 +35,11 @@ def test_augment_throughput_benchmark_runs_in_both_modes():
     out = run_quick("augment_throughput.py")
     assert out.count("Target, parallel >= 1.5x sequential") == 2
     assert "op determinism on" in out and "cores busy" in out
+
+
+@pytest.mark.slow
+def test_distributed_benchmark_compares_mirrored_and_mixed_precision_with_one_device():
+    out = run_quick("distributed.py")
+    assert "failed" not in out
+    for row in ("one device, float32", "MirroredStrategy x2, float32", "one device, mixed"):
+        assert row in out, out

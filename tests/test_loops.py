@@ -228,3 +228,42 @@ def test_gradient_accumulation_equals_one_large_batch(mnist):
     history = tk.train_minibatch(accumulated, (x, y), optimizer=accumulate_8, batch_size=32, shuffle=False, verbose=0)
     assert max_weight_difference(big, accumulated) < 1e-6
     assert history.last("updates") == 4  # weight updates, not micro-batches
+
+
+def test_auto_jit_uses_xla_where_it_helps_on_this_cpu():
+    """XLA for dense models; not for augmentation layers (unsupported) or, on a CPU, convolutions (slow)."""
+    def stepper(model):
+        return tk.engine.TapeStepper(model, keras.optimizers.SGD(0.01), tk.default_loss())
+
+    assert stepper(tk.models.mlp()).jit_compile is True
+    assert stepper(tk.models.cnn()).jit_compile is False
+    augmented = tk.augment.with_augmentation(tk.models.mlp(), tk.augment.AugmentSpec(rotation_degrees=10))
+    assert stepper(augmented).jit_compile is False
+    assert tk.engine.TapeStepper(tk.models.cnn(), keras.optimizers.SGD(0.01), tk.default_loss(),
+                                 jit_compile=True).jit_compile is True  # an explicit choice wins
+
+
+def test_mixed_float16_wraps_the_optimizer_in_loss_scaling(small):
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = tk.models.mlp(seed=0)
+        optimizer, _ = tk.runs.prepare_run(model, *small[0], keras.optimizers.SGD(0.1), None)
+        assert isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+        history = tk.train_minibatch(model, small[0], optimizer=optimizer, epochs=2, verbose=0)
+        assert np.isfinite(history.last("loss")) and history.last("loss") < history.history["loss"][0]
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_auto_jit_falls_back_when_xla_refuses_the_graph(small, capsys):
+    """Max-pooling gradients have no deterministic XLA kernel: with op determinism on (as in every test),
+    XLA refuses this convolution-free model's step, and "auto" runs it without XLA instead of failing."""
+    init = keras.initializers.GlorotUniform(0)
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Dense(4, kernel_initializer=init),
+                              keras.layers.MaxPooling2D(2), keras.layers.Flatten(),
+                              keras.layers.Dense(10, kernel_initializer=init)])
+    stepper = tk.engine.TapeStepper(model, keras.optimizers.SGD(0.01), tk.default_loss())
+    assert stepper.jit_compile is True
+    result = stepper.run(small[0][0][..., None], small[0][1], 1, steps_per_chunk=600)
+    assert stepper.jit_compile is False and result.updates == 600
+    assert "running without XLA" in capsys.readouterr().out

@@ -3,7 +3,7 @@
 Notebooks read ``import toolkit as tk`` and then ``tk.train_online(...)``.
 """
 
-from toolkit import augment, data, guards, models, optimizers, plots, schedules, streams
+from toolkit import augment, data, distribute, guards, models, optimizers, plots, schedules, streams, transfer, tuning
 from toolkit.batch import fit_batch
 from toolkit.data import load_mnist
 from toolkit.evaluate import PrequentialScore, default_loss, evaluate, predict_logits, windowed_accuracy
@@ -18,7 +18,8 @@ from toolkit.runtime import seed_everything, set_cpu_threads
 from toolkit.streams import LabelPermutation, Rotation, Stream
 
 __all__ = [
-    "augment", "data", "guards", "models", "optimizers", "plots", "schedules", "streams", "find_lr",
+    "augment", "data", "distribute", "guards", "models", "optimizers", "plots", "schedules", "streams", "transfer",
+    "tuning", "find_lr",
     "fit_batch", "train_minibatch", "train_online",
     "load_mnist", "Stream", "LabelPermutation", "Rotation",
     "evaluate", "predict_logits", "windowed_accuracy", "default_loss", "PrequentialScore", "RunHistory",

@@ -9,6 +9,7 @@ history so batch runs plot on the same axes as online runs.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 import warnings
@@ -17,10 +18,12 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from toolkit.guards import (
     NonFiniteLossError,
     check_finite_inputs,
+    check_fit_strategy,
     check_labels,
     check_not_empty,
     shape_dataset,
@@ -61,7 +64,7 @@ class SampleClock(keras.callbacks.Callback):
         self.elapsed += time.perf_counter() - self._started
         if self.samples_per_epoch is not None:
             self.samples = (epoch + 1) * self.samples_per_epoch
-        logs.update(samples=self.samples, updates=int(self.model.optimizer.iterations), time=self.elapsed)
+        logs.update(samples=self.samples, updates=int(self.model.optimizer.iterations.numpy()), time=self.elapsed)
 
 
 class StopOnNonFiniteLoss(keras.callbacks.Callback):
@@ -114,6 +117,7 @@ def fit_batch(
     optimizer="adam",
     loss=None,
     epochs: int = 1,
+    initial_epoch: int = 0,
     batch_size: int = 32,
     validation_data=None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
@@ -122,6 +126,7 @@ def fit_batch(
     checkpoint_dir: str | Path | None = None,
     steps_per_execution: int = 1,
     jit_compile: bool | str = "auto",
+    strategy: tf.distribute.Strategy | None = None,
     verbose: int | str = "auto",
 ) -> keras.callbacks.History:
     """Compile and ``fit`` a model on ``(x, y)`` arrays or a batched ``tf.data.Dataset`` (chapter 1).
@@ -130,12 +135,17 @@ def fit_batch(
     Bad set-ups fail with errors that name the fix (see ``toolkit.guards``); a NaN/inf loss
     raises ``NonFiniteLossError``. With ``checkpoint_dir``, ``BackupAndRestore`` saves every
     epoch and a rerun resumes where the interrupted one stopped; ``CSVLogger`` keeps every
-    epoch's metrics in ``checkpoint_dir/log.csv`` across restarts.
+    epoch's metrics in ``checkpoint_dir/log.csv`` across restarts. With a ``MirroredStrategy``
+    (chapter 4) build the model in ``strategy.scope()``; ``batch_size`` is the global batch.
+    ``initial_epoch`` continues a run that stopped after that many epochs (KerasTuner's Hyperband
+    does this, chapter 5).
     """
+    if strategy is not None:
+        check_fit_strategy(model, strategy)
     if isinstance(train, tuple):
         x, y = train
         check_not_empty(len(x))
-        optimizer, loss = prepare_run(model, x[:256], y[:256], optimizer, loss)
+        optimizer, loss = prepare_run(model, x[:256], y[:256], optimizer, loss, strategy)
         x, y = shape_inputs(x, model), np.asarray(y)
         check_finite_inputs(x)
         check_labels(y, model, loss)
@@ -146,15 +156,16 @@ def fit_batch(
         samples, batch_size = _size(train)
         check_not_empty(samples if batch_size else 0)  # no first batch: empty; unknown size: fine
         probe_x, probe_y = next(iter(train))
-        optimizer, loss = prepare_run(model, np.asarray(probe_x), np.asarray(probe_y), optimizer, loss)
+        optimizer, loss = prepare_run(model, np.asarray(probe_x), np.asarray(probe_y), optimizer, loss, strategy)
         train_args = {"x": train, "shuffle": False}  # a dataset's order is its own (shuffle it in tf.data)
     if isinstance(validation_data, tuple):
         validation_data = (shape_inputs(validation_data[0], model), np.asarray(validation_data[1]))
     elif validation_data is not None:
         validation_data = shape_dataset(validation_data, model)
 
-    model.compile(optimizer=optimizer, loss=loss, metrics=list(metrics),
-                  steps_per_execution=steps_per_execution, jit_compile=jit_compile)
+    with strategy.scope() if strategy else contextlib.nullcontext():
+        model.compile(optimizer=optimizer, loss=loss, metrics=list(metrics),
+                      steps_per_execution=steps_per_execution, jit_compile=jit_compile)
     extra: list[keras.callbacks.Callback] = [SampleClock(samples, batch_size), StopOnNonFiniteLoss()]
     if checkpoint_dir is not None:
         Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
@@ -163,5 +174,5 @@ def fit_batch(
     with warnings.catch_warnings():
         if samples is None:  # Keras 3 warns "ran out of data" at the normal end of a dataset of unknown size
             warnings.filterwarnings("ignore", message="Your input ran out of data")
-        return model.fit(**train_args, epochs=epochs, validation_data=validation_data,
+        return model.fit(**train_args, epochs=epochs, initial_epoch=initial_epoch, validation_data=validation_data,
                          callbacks=[*extra, *callbacks], verbose=verbose)

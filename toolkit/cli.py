@@ -1,4 +1,4 @@
-"""Command line: ``python -m toolkit compare|doctor|student|grade|execute`` (chapters 1-6)."""
+"""Command line: ``python -m toolkit compare|doctor|student|grade|execute|distribute`` (chapters 1-6)."""
 
 from __future__ import annotations
 
@@ -52,6 +52,12 @@ def _execute(args: argparse.Namespace) -> None:
         print(f"executed {path}")
 
 
+def _distribute(args: argparse.Namespace, worker_args: list[str]) -> None:
+    from toolkit.distribute import launch
+
+    raise SystemExit(launch(args.workers, worker_args, args.out, timeout=args.timeout))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m toolkit`` argument parser."""
     parser = argparse.ArgumentParser(prog="python -m toolkit", description=__doc__)
@@ -80,6 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--verbose", action="store_true", help="show pytest's line per cell")
     grade.set_defaults(run=_grade)
 
+    distribute = commands.add_parser(
+        "distribute", help="run a MultiWorkerMirroredStrategy job as N local worker processes",
+        description="Start N workers on 127.0.0.1 (one TF_CONFIG each). Other arguments go to every worker: "
+                    "--epochs, --batch-size (global), --learning-rate, --samples, --seed, --resume.")
+    distribute.add_argument("--workers", type=int, default=2)
+    distribute.add_argument("--out", default="distribute_out")
+    distribute.add_argument("--timeout", type=float, default=600.0, help="seconds before every worker is stopped")
+    distribute.set_defaults(run=_distribute, passes_unknown=True)
+
     execute = commands.add_parser("execute", help="re-run notebooks and store their outputs (instructors)")
     execute.add_argument("notebooks", nargs="+", type=Path)
     execute.set_defaults(run=_execute)
@@ -88,8 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``python -m toolkit``."""
-    args = build_parser().parse_args(argv)
-    args.run(args)
+    args, unknown = build_parser().parse_known_args(argv)
+    if getattr(args, "passes_unknown", False):
+        args.run(args, unknown)
+    elif unknown:
+        build_parser().parse_args(argv)  # reports the unknown arguments and exits
+    else:
+        args.run(args)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,10 @@ class OptimizerArgumentError(TrainingSetupError):
     """A tf.keras 2 / Keras 2 optimizer argument that Keras 3 rejects or silently ignores."""
 
 
+class DistributionSetupError(TrainingSetupError):
+    """The model, optimizer or loop does not fit the tf.distribute strategy it is used with."""
+
+
 class NonFiniteLossError(FloatingPointError):
     """The loss became NaN or infinite; the message names the sample or batch and the last good state."""
 
@@ -255,3 +259,37 @@ def check_optimizer_kwargs(kwargs: dict) -> None:
             "learning_rate=keras.optimizers.schedules.InverseTimeDecay(initial_learning_rate, "
             f"decay_steps=1, decay_rate={kwargs['decay']}), which is what decay= used to do."
         )
+
+
+def check_model_in_scope(model: keras.Model, strategy) -> None:
+    """Fail when the model's weights were created outside ``strategy.scope()`` (chapter 4)."""
+    if not strategy.extended.variable_created_in_scope(model.trainable_variables[0].value):
+        raise DistributionSetupError(
+            "The model's weights were created outside strategy.scope(), so they are not mirrored on the "
+            "replicas. Build the model inside it: `with strategy.scope(): model = tk.models.mlp()`."
+        )
+
+
+def check_strategy_scope(model: keras.Model, optimizer: keras.optimizers.Optimizer, strategy) -> None:
+    """Fail when the model's or the optimizer's variables were created outside ``strategy.scope()``:
+    they would not be mirrored on every replica (chapter 4)."""
+    check_model_in_scope(model, strategy)
+    if not strategy.extended.variable_created_in_scope(optimizer.iterations.value):
+        raise DistributionSetupError(
+            "The optimizer was created outside strategy.scope(). Create it inside, next to the model "
+            "(`with strategy.scope(): optimizer = keras.optimizers.Adam()`), or pass its name (\"adam\")."
+        )
+
+
+def check_fit_strategy(model: keras.Model, strategy) -> None:
+    """``model.fit`` works under ``MirroredStrategy``, not under ``MultiWorkerMirroredStrategy``
+    (TF 2.21 / Keras 3.15 fail with "Attempt to convert a value (PerReplica...)") (chapter 4)."""
+    import tensorflow as tf
+
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        raise DistributionSetupError(
+            "model.fit fails under MultiWorkerMirroredStrategy with TensorFlow 2.21 and Keras 3.15 "
+            "(\"Attempt to convert a value (PerReplica...)\"). Use the custom loop, which works: "
+            "tk.train_minibatch(model, data, strategy=strategy, ...)."
+        )
+    check_model_in_scope(model, strategy)

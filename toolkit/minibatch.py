@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from toolkit.checkpoints import open_state
 from toolkit.engine import TapeStepper
@@ -38,6 +39,7 @@ def train_minibatch(
     checkpoint_dir: str | None = None,
     resume: bool = False,
     jit_compile: bool | str = "auto",
+    strategy: tf.distribute.Strategy | None = None,
     verbose: int = 1,
 ) -> RunHistory:
     """Train for ``epochs`` over ``(x, y)`` in mini-batches with compiled GradientTape steps (chapter 1).
@@ -45,17 +47,20 @@ def train_minibatch(
     One history row per epoch: ``epoch``, ``samples``, ``updates``, ``time``, the training-pass
     ``loss``/``accuracy`` (as ``fit`` reports them) and ``val_*`` given ``validation_data``.
     The last batch of an epoch may be smaller, as in ``fit``. With ``checkpoint_dir`` every
-    epoch is saved; ``resume=True`` continues from the newest save.
+    epoch is saved; ``resume=True`` continues from the newest save. With a ``strategy``
+    (``MirroredStrategy`` or ``MultiWorkerMirroredStrategy``, chapter 4) ``batch_size`` is the
+    global batch, split among the replicas: build the model inside ``strategy.scope()``.
     """
     x, y = train
-    optimizer, loss = prepare_run(model, x[:CHUNK_SAMPLES], y[:CHUNK_SAMPLES], optimizer, loss)
+    optimizer, loss = prepare_run(model, x[:CHUNK_SAMPLES], y[:CHUNK_SAMPLES], optimizer, loss, strategy)
     x, y = shape_inputs(x, model), np.asarray(y)
     check_finite_inputs(x)
     check_labels(y, model, loss)
     n = len(x)
     chunk = -(-min(CHUNK_SAMPLES, n) // batch_size) * batch_size  # whole batches; one chunk when the data fit
-    stepper = TapeStepper(model, optimizer, loss, prequential=False, jit_compile=jit_compile)
-    state, restored = open_state(checkpoint_dir, model, optimizer, resume=resume)
+    stepper = TapeStepper(model, optimizer, loss, prequential=False, jit_compile=jit_compile,
+                          strategy=strategy)
+    state, restored = open_state(checkpoint_dir, model, optimizer, resume=resume, strategy=strategy)
     done_epochs, log = restored or (0, {})
     history = RunHistory(log.get("history", {}), params={"batch_size": batch_size, "epochs": epochs})
     watch = Stopwatch(history.last("time") if done_epochs else 0.0)

@@ -123,11 +123,27 @@ def chapter_notebooks() -> list[Path]:
     return sorted(CHAPTERS.glob("[0-9][0-9]_*.ipynb"))
 
 
+SKIP_MARK = "# NBVAL_SKIP"
+
+
 def execute(path: Path, *, timeout: int = 600) -> None:
-    """Run a notebook top to bottom in its folder and store its outputs, normalised (instructors)."""
+    """Run a notebook top to bottom in its folder and store its outputs, normalised (instructors).
+
+    Cells marked ``# NBVAL_SKIP`` (GPU or network only) are skipped here as nbval skips them, and
+    keep no outputs.
+    """
     from nbclient import NotebookClient
 
     nb = read(path)
+    skipped = [cell for cell in nb.cells if cell.cell_type == "code" and SKIP_MARK in cell.source]
+    for cell in skipped:
+        cell.outputs = []
+        cell.metadata["tags"] = [*cell.metadata.get("tags", []), "skip-execution"]
     NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+                   skip_cells_with_tag="skip-execution",
                    resources={"metadata": {"path": str(Path(path).parent)}}).execute()
+    for cell in skipped:
+        cell.metadata["tags"] = [tag for tag in cell.metadata["tags"] if tag != "skip-execution"]
+        if not cell.metadata["tags"]:
+            del cell.metadata["tags"]
     write(nb, Path(path))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from toolkit.checkpoints import open_state
 from toolkit.engine import TapeStepper
@@ -65,6 +66,7 @@ def train_online(
     checkpoint_every: int = 5000,
     resume: bool = False,
     jit_compile: bool | str = "auto",
+    strategy: tf.distribute.Strategy | None = None,
     verbose: int = 1,
     seed: int = 0,
 ) -> RunHistory:
@@ -79,7 +81,8 @@ def train_online(
     ``max_samples``. With ``checkpoint_dir``, the model, optimizer, position and history are
     saved every ``checkpoint_every`` samples; ``resume=True`` continues from the newest save,
     and the result equals an uninterrupted run. A NaN/inf loss stops before its update with a
-    ``NonFiniteLossError`` naming the sample.
+    ``NonFiniteLossError`` naming the sample. With a ``strategy`` (chapter 4), each micro-batch of
+    ``batch_size`` is split among the replicas, so it must be a multiple of their number.
     """
     if label_delay % batch_size:
         raise ValueError(f"label_delay ({label_delay}) must be a multiple of batch_size ({batch_size}).")
@@ -87,10 +90,11 @@ def train_online(
     total = _stream_total(stream, max_samples)
     chunk = max(1, log_every // batch_size) * batch_size
     probe_x, probe_y = stream.take(min(chunk, total))
-    optimizer, loss = prepare_run(model, probe_x, probe_y, optimizer, loss)
+    optimizer, loss = prepare_run(model, probe_x, probe_y, optimizer, loss, strategy)
     probe_x = shape_inputs(probe_x, model)
-    stepper = TapeStepper(model, optimizer, loss, prequential=True, jit_compile=jit_compile)
-    state, restored = open_state(checkpoint_dir, model, optimizer, resume=resume)
+    stepper = TapeStepper(model, optimizer, loss, prequential=True, jit_compile=jit_compile,
+                          strategy=strategy)
+    state, restored = open_state(checkpoint_dir, model, optimizer, resume=resume, strategy=strategy)
     position, log = restored or (0, {})
 
     history = RunHistory(log.get("history", {}), params={"batch_size": batch_size, "label_delay": label_delay,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 import numpy as np
 
@@ -17,14 +19,19 @@ from toolkit.guards import (
 from toolkit.optimizers import make_optimizer
 
 
-def prepare_run(model: keras.Model, x_probe: np.ndarray, y_probe: np.ndarray, optimizer, loss):
+def prepare_run(model: keras.Model, x_probe: np.ndarray, y_probe: np.ndarray, optimizer, loss, strategy=None):
     """Build the optimizer and loss and run every guard on a probe of the data.
 
     Returns ``(optimizer, loss)``. Raises a ``TrainingSetupError`` naming the problem and the
     fix for empty data, misshapen or non-finite inputs, out-of-range labels or a
-    logits/from_logits mismatch.
+    logits/from_logits mismatch. With a ``strategy``, an optimizer given by name is created in
+    its scope; under the ``mixed_float16`` policy it is wrapped in a ``LossScaleOptimizer``.
     """
-    optimizer = make_optimizer(optimizer)
+    with strategy.scope() if strategy else contextlib.nullcontext():
+        optimizer = make_optimizer(optimizer)
+        if keras.mixed_precision.global_policy().name == "mixed_float16" and not isinstance(
+                optimizer, keras.optimizers.LossScaleOptimizer):
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)  # as compile() does: float16 needs it
     loss = default_loss() if loss is None else loss
     check_not_empty(len(x_probe))
     x_probe = shape_inputs(x_probe, model)

@@ -1,0 +1,113 @@
+"""Subprocess for the MirroredStrategy tests: logical CPU devices must be set before TensorFlow
+starts, so each run gets a fresh process. ``python tests/distributed_cases.py mirrored|too-late|mwms-fit``
+prints one JSON line of results."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def mirrored() -> dict:
+    """2 replicas against one device, on the same global batches, for every training path."""
+    import toolkit as tk
+
+    strategy = tk.distribute.get_strategy(cpu_replicas=2, verbose=False)
+    import keras
+
+    from tests.conftest import max_weight_difference
+
+    tk.seed_everything(0)
+    data = tk.load_mnist("subset")
+    x, y = data.x_train[:1024], data.y_train[:1024]
+    results = {"replicas": strategy.num_replicas_in_sync}
+
+    def twins(make_optimizer, **model_args):
+        single = tk.models.mlp(seed=1, **model_args)
+        with strategy.scope():
+            mirrored_model, optimizer = tk.models.mlp(seed=1, **model_args), make_optimizer()
+        return single, mirrored_model, optimizer
+
+    single, mirrored_model, optimizer = twins(lambda: keras.optimizers.Adam(1e-3))
+    tk.fit_batch(single, (x, y), optimizer=keras.optimizers.Adam(1e-3), batch_size=64, shuffle=False, verbose=0)
+    tk.fit_batch(mirrored_model, (x, y), optimizer=optimizer, batch_size=64, shuffle=False, verbose=0,
+                 strategy=strategy)
+    results["fit"] = max_weight_difference(single, mirrored_model)
+
+    single, mirrored_model, optimizer = twins(lambda: keras.optimizers.Adam(1e-3))
+    tk.train_minibatch(single, (x, y), optimizer=keras.optimizers.Adam(1e-3), batch_size=64, epochs=2, verbose=0)
+    history = tk.train_minibatch(mirrored_model, (x, y), optimizer=optimizer, batch_size=64, epochs=2, verbose=0,
+                                 strategy=strategy)
+    results["custom_loop"] = max_weight_difference(single, mirrored_model)
+    results["custom_loop_updates"] = history.last("updates")
+
+    def regularised():
+        hidden = keras.layers.Dense(32, activation="relu", kernel_regularizer=keras.regularizers.L2(0.01),
+                                    kernel_initializer=keras.initializers.GlorotUniform(3))
+        return keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), hidden,
+                                 keras.layers.Dense(10, kernel_initializer=keras.initializers.GlorotUniform(4))])
+
+    single = regularised()
+    with strategy.scope():
+        mirrored_model = regularised()
+    tk.train_minibatch(single, (x, y), optimizer="sgd", batch_size=64, shuffle=False, verbose=0)
+    tk.train_minibatch(mirrored_model, (x, y), optimizer="sgd", batch_size=64, shuffle=False, verbose=0,
+                       strategy=strategy)
+    results["regularised"] = max_weight_difference(single, mirrored_model)
+
+    single, mirrored_model, optimizer = twins(lambda: keras.optimizers.SGD(0.05))
+    stream = tk.Stream.from_arrays(x, y, shuffle=False)
+    a = tk.train_online(single, stream, optimizer=keras.optimizers.SGD(0.05), batch_size=8, verbose=0)
+    b = tk.train_online(mirrored_model, stream, optimizer=optimizer, batch_size=8, verbose=0, strategy=strategy)
+    results["online"] = max_weight_difference(single, mirrored_model)
+    results["online_prequential_gap"] = max(abs(p - q) for p, q in zip(a.history["loss"], b.history["loss"]))
+
+    errors = {}
+    for name, call in {
+        "model_outside_scope": lambda: tk.train_minibatch(tk.models.mlp(), (x, y), strategy=strategy, verbose=0),
+        "optimizer_outside_scope": lambda: tk.train_minibatch(mirrored_model, (x, y), strategy=strategy, verbose=0,
+                                                              optimizer=keras.optimizers.SGD(0.1)),
+        "uneven_batch": lambda: tk.train_online(mirrored_model, (x, y), batch_size=1, strategy=strategy, verbose=0),
+        "fit_outside_scope": lambda: tk.fit_batch(tk.models.mlp(), (x, y), strategy=strategy, verbose=0),
+    }.items():
+        try:
+            call()
+        except ValueError as error:
+            errors[name] = str(error)
+    results["errors"] = errors
+    return results
+
+
+def too_late() -> dict:
+    """Asking for logical CPU devices after TensorFlow has started."""
+    import tensorflow as tf
+
+    import toolkit as tk
+
+    tf.constant(1.0) + 1  # TensorFlow starts here
+    try:
+        tk.distribute.get_strategy(cpu_replicas=3, verbose=False)
+    except tk.guards.DistributionSetupError as error:
+        return {"error": str(error)}
+    return {"error": None}
+
+
+def mwms_fit() -> dict:
+    """fit_batch refuses MultiWorkerMirroredStrategy, naming the loop that works."""
+    import tensorflow as tf
+
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()  # no TF_CONFIG: a one-worker cluster
+    import toolkit as tk
+
+    with strategy.scope():
+        model = tk.models.mlp()
+    data = tk.load_mnist("subset")
+    try:
+        tk.fit_batch(model, (data.x_train[:64], data.y_train[:64]), strategy=strategy, verbose=0)
+    except tk.guards.DistributionSetupError as error:
+        return {"error": str(error)}
+    return {"error": None}
+
+
+if __name__ == "__main__":
+    print(json.dumps({"mirrored": mirrored, "too-late": too_late, "mwms-fit": mwms_fit}[sys.argv[1]]()))
