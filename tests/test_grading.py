@@ -1,163 +1,300 @@
-"""The notebook workflow: learner versions, Colab headers, and grading with nbval.
+"""Grading that can be trusted: only the exercise cells of a submission count, run inside the course's
+own notebook, at arm's length (time limits, dying kernels, a sandbox), one submission or a class.
 
-CI executes and grades every chapter notebook here: each solution passes, each learner
-version fails on exactly its unsolved exercises, a wrong answer fails its check, and the
-verdicts repeat run after run.
+Most tests grade a tiny two-exercise course (seconds per run); the real chapters are graded in
+``test_chapters.py``.
 """
 
 from __future__ import annotations
 
-import re
+import csv
+import hashlib
+import json
+import sys
+import types
 
 import nbformat
 import pytest
 
-from toolkit import notebooks, student
-from toolkit.grading import grade
+from toolkit.course import frontends, grading, notebooks, submission
+from toolkit.course.grading import Verdict, grade_class, grade_submission, write_gradebook
+from toolkit.course.nbval_plugin import failure_reason
+from toolkit.course.submission import SubmissionError
 
-CHAPTERS = notebooks.chapter_notebooks()
-LEARNERS = [student.learner_path(path) for path in CHAPTERS]
-ALL_NOTEBOOKS = CHAPTERS + LEARNERS
-
-
-def test_every_chapter_has_a_learner_version():
-    assert CHAPTERS, "no chapter notebooks found"
-    assert sorted(notebooks.LEARNER_DIR.glob("*.ipynb")) == sorted(LEARNERS)
+STUB = 'raise NotImplementedError("replace this line")'
 
 
-@pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.name)
-def test_learner_versions_are_in_sync_with_their_sources(source):
-    expected = nbformat.writes(student.learner_version(source))
-    on_disk = nbformat.writes(notebooks.normalise(notebooks.read(student.learner_path(source))))
-    assert on_disk == expected, f"{student.learner_path(source)} is stale: run `python -m toolkit student`"
-
-
-@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: str(p.relative_to(notebooks.ROOT)))
-def test_badge_and_setup_cell_agree_with_the_one_repository_url(path):
-    nb = notebooks.read(path)
-    badges = [c for c in nb.cells if c.cell_type == "markdown" and notebooks.BADGE_MARK in c.source]
-    setups = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(notebooks.SETUP_MARK)]
-    assert [c.source for c in badges] == [notebooks.badge_markdown(path)]
-    assert [c.source for c in setups] == [notebooks.setup_code()]
-    assert notebooks.colab_url(path).endswith(str(path.relative_to(notebooks.ROOT)))
-    assert f"github.com/{notebooks.REPOSITORY}" in setups[0].source
-
-
-@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
-def test_chapter_layout_follows_the_course_conventions(path):
-    nb = notebooks.read(path)
-    cells = nb.cells
-    assert cells[0].cell_type == "markdown" and cells[0].source.startswith("# Chapter")
-    assert notebooks.BADGE_MARK in cells[1].source
-    assert cells[2].source.startswith(notebooks.SETUP_MARK)
-    assert "keras.__version__" in cells[3].source  # version checks
-    assert "tk.seed_everything(" in cells[4].source  # seeds
-    headings = [c.source.splitlines()[0] for c in cells if c.cell_type == "markdown" and c.source.startswith("## ")]
-    assert headings[-2:] == ["## Summary", "## Exercises"]
-    found = notebooks.exercises(nb)
-    assert 3 <= len(found) <= 5
-    code = [c for c in cells if c.cell_type == "code"]
-    for exercise in found:
-        checks = [code[i] for i in exercise.cells if "NBVAL_CHECK_OUTPUT" in code[i].source]
-        assert checks and all(c.outputs for c in checks), f"exercise {exercise.id} needs a check cell with output"
-    assert "Seed 0" in "".join(c.source for c in cells if c.cell_type == "markdown")  # quotes the seeds
-
-
-@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: str(p.relative_to(notebooks.ROOT)))
-def test_notebooks_are_stored_normalised(path):
-    text = path.read_text(encoding="utf-8")
-    assert text == nbformat.writes(notebooks.normalise(notebooks.read(path))) + "\n"
-    assert '"name": "stderr"' not in text
-
-
-def test_stub_keeps_indentation_and_raises_with_the_exercise_number():
-    source = ("# EXERCISE 7: Something\ndef f(x):\n    \"\"\"Doc.\"\"\"\n    ### BEGIN SOLUTION\n    return x + 1\n"
-              "    ### END SOLUTION\n\n### BEGIN SOLUTION\ny = 2\n### END SOLUTION\n")
-    stubbed = student.stub(source)
-    assert "return x + 1" not in stubbed and "y = 2" not in stubbed
-    assert '    raise NotImplementedError("Exercise 7: replace this line with your code.")\n' in stubbed
-    assert stubbed.count("# YOUR CODE HERE") == 2 and '"""Doc."""' in stubbed
-    with pytest.raises(ValueError, match="no ### BEGIN SOLUTION"):
-        student.stub("# EXERCISE 1: x\nprint(1)\n")
-
-
-def _verdicts(results):
-    return [(v.path.name, dict(v.exercises), list(v.failed_other_cells)) for v in results]
-
-
-@pytest.mark.slow
-def test_chapter_1_grades_the_same_three_runs_in_a_row():
-    """Solution: every exercise passes. Learner version: exactly its (all unsolved) exercises fail,
-    and every other cell runs. The same verdicts three times in a row."""
-    source, learner = CHAPTERS[0], LEARNERS[0]
-    runs = [_verdicts(grade([source, learner])) for _ in range(3)]
-    assert runs[0] == runs[1] == runs[2]
-    (_, solved, solved_other), (_, unsolved, unsolved_other) = runs[0]
-    assert solved and all(solved.values()) and not solved_other
-    assert unsolved.keys() == solved.keys() and not any(unsolved.values()) and not unsolved_other
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("source", CHAPTERS[1:], ids=lambda p: p.name)
-def test_every_other_chapter_passes_and_its_learner_version_fails_exactly_its_exercises(source):
-    solved, unsolved = grade([source, student.learner_path(source)])
-    assert solved.passed, solved.report()
-    assert not any(unsolved.exercises.values()) and not unsolved.failed_other_cells, unsolved.report()
-
-
-@pytest.mark.slow
-def test_a_wrong_answer_fails_its_own_check_only(tmp_path):
-    nb = notebooks.read(CHAPTERS[0])
-    exercise_1 = next(c for c in nb.cells if c.cell_type == "code" and c.source.startswith("# EXERCISE 1:"))
-    exercise_1.source = re.sub(r"return -\(-n_samples // batch_size\)", "return n_samples // batch_size",
-                               exercise_1.source)  # forgets the last, smaller batch
-    assert "return n_samples // batch_size" in exercise_1.source
-    wrong = tmp_path / CHAPTERS[0].name
-    nbformat.write(nb, str(wrong))
-    (verdict,) = grade([wrong])
-    assert verdict.exercises == {"1": False, "2": True, "3": True, "4": True, "5": True}
-    assert "output differs" in verdict.reasons["1"]
-    assert not verdict.failed_other_cells
-
-
-def _tiny_notebook(path, answer: str) -> None:
-    """Two exercises: the first with the given answer, the second always right."""
+def tiny_key() -> nbformat.NotebookNode:
+    """A chapter with a preamble, one narrative section and two exercises, as `toolkit student` writes it."""
     cells = [
+        nbformat.v4.new_markdown_cell("# Chapter 99 · A tiny course"),
         nbformat.v4.new_code_cell("x = 20"),
-        nbformat.v4.new_code_cell(f"# EXERCISE 1: Double x\n### BEGIN SOLUTION\ny = {answer}\n### END SOLUTION"),
-        nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\n# CHECK 1\nprint(y)",),
-        nbformat.v4.new_code_cell("# EXERCISE 2: Halve x\n### BEGIN SOLUTION\nz = x // 2\n### END SOLUTION"),
+        nbformat.v4.new_markdown_cell("## 1. Narrative"),
+        nbformat.v4.new_code_cell("narrative = x + 1\nprint(narrative)"),
+        nbformat.v4.new_markdown_cell("## Exercises"),
+        nbformat.v4.new_code_cell(f"# EXERCISE 1: Double x\n{STUB}"),
+        nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\n# CHECK 1\nprint(y)"),
+        nbformat.v4.new_code_cell(f"# EXERCISE 2: Halve x\n{STUB}"),
         nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\n# CHECK 2\nprint(z)"),
+        nbformat.v4.new_code_cell(notebooks.grade_code(notebooks.LEARNER_DIR / "99_tiny.ipynb")),
     ]
-    cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="40\n")]
-    cells[4].outputs = [nbformat.v4.new_output("stream", name="stdout", text="10\n")]
-    notebooks.write(nbformat.v4.new_notebook(cells=cells), path)
+    cells[3].outputs = [nbformat.v4.new_output("stream", name="stdout", text="21\n")]
+    cells[6].outputs = [nbformat.v4.new_output("stream", name="stdout", text="40\n")]
+    cells[8].outputs = [nbformat.v4.new_output("stream", name="stdout", text="10\n")]
+    return notebooks.normalise(nbformat.v4.new_notebook(cells=cells))
+
+
+@pytest.fixture
+def tiny_course(tmp_path, monkeypatch):
+    """The tiny chapter installed as the only grading key; returns its path."""
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    nbformat.write(tiny_key(), str(keys / "99_tiny.ipynb"))
+    monkeypatch.setattr(submission, "key_dir", lambda: keys)
+    return keys / "99_tiny.ipynb"
+
+
+def submit(path, first: str = "y = 2 * x", second: str = "z = x // 2", *, check_1: str | None = None,
+           saved_output: str | None = None):
+    """A learner's file: the key with answers filled in, optionally a check cell rewritten and an output saved."""
+    nb = tiny_key()
+    code = notebooks.code_cells(nb)
+    code[2].source = f"# EXERCISE 1: Double x\n{first}"
+    code[4].source = f"# EXERCISE 2: Halve x\n{second}"
+    if check_1 is not None:
+        code[3].source = check_1
+    if saved_output is not None:  # the learner ran the check cell and saved: their own output is stored
+        code[3].outputs = [nbformat.v4.new_output("stream", name="stdout", text=saved_output)]
+    nbformat.write(nb, str(path))
+    return path
+
+
+# --- what is taken from a submission ---------------------------------------------------------------------
+
+
+def test_assemble_takes_only_the_exercise_cells(tiny_course, tmp_path):
+    nb, _ = submission.load(submit(tmp_path / "mine.ipynb", first="y = 0", check_1="print(40)", saved_output="0\n"))
+    merged = submission.assemble(notebooks.read(tiny_course), nb)
+    code = notebooks.code_cells(merged)
+    assert code[2].source == "# EXERCISE 1: Double x\ny = 0" and code[2].outputs == []
+    assert code[3].source == "# NBVAL_CHECK_OUTPUT\n# CHECK 1\nprint(y)"  # the course's check, not the learner's
+    assert code[3].outputs[0].text == "40\n"  # the course's expected output, not the saved one
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda code: code.pop(2), "exercise 1 (Double x) is missing"),
+    (lambda code: code.insert(2, code[2]), "appears 2 times, expected 1"),
+    (lambda code: setattr(code[4], "source", "# EXERCISE 2: Something else\nz = 1"), "titled 'Something else'"),
+    (lambda code: code.append(nbformat.v4.new_code_cell("# EXERCISE 7: Extra\npass")), "['7'] are not part"),
+])
+def test_a_missing_duplicated_renamed_or_extra_exercise_is_named(tiny_course, tmp_path, edit, message):
+    nb = nbformat.read(str(submit(tmp_path / "mine.ipynb")), as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    edit(code)
+    nb.cells = [nb.cells[0], *code]
+    with pytest.raises(SubmissionError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+        submission.assemble(notebooks.read(tiny_course), nb, "mine.ipynb")
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"print('hello')\n", "is not a Jupyter notebook \\(not valid notebook JSON"),
+    (b'{"metadata": {}}', "has no list of cells"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00", "is not a Jupyter notebook"),
+])
+def test_a_file_that_is_not_a_notebook_is_refused_clearly(tiny_course, tmp_path, content, message):
+    path = tmp_path / "homework.ipynb"
+    path.write_bytes(content)
+    verdict = grade_submission(path)
+    assert verdict.problem and verdict.exercises == {}
+    assert verdict.problem.startswith("homework.ipynb ") and __import__("re").search(message, verdict.problem)
+    assert "NOT GRADED" in verdict.report()
+
+
+def test_a_missing_file_or_folder_is_refused_clearly(tiny_course, tmp_path):
+    assert "does not exist" in grade_submission(tmp_path / "nope.ipynb").problem
+    assert "does not exist (or is a folder)" in grade_submission(tmp_path).problem
+
+
+def test_the_chapter_comes_from_the_badge_the_title_or_the_name_and_the_wrong_one_is_refused():
+    available = submission.keys()
+    first, second = list(available)[:2]
+    learner = notebooks.read(available[first])
+    assert submission.identify(learner, "Copy of homework.ipynb") == first  # the Colab badge
+    learner.cells = [c for c in learner.cells if notebooks.BADGE_MARK not in c.source]
+    assert submission.identify(learner, "homework.ipynb") == first  # the "# Chapter 1" title
+    assert submission.identify(nbformat.v4.new_notebook(), f"{second}.ipynb") == second  # the file name
+    assert submission.identify(learner, "x.ipynb", chapter="1") == first
+    with pytest.raises(SubmissionError, match=f"is chapter {first}, not chapter {second}: this is the wrong notebook"):
+        submission.identify(learner, "x.ipynb", chapter=second[:2])
+    with pytest.raises(SubmissionError, match="Cannot tell which chapter"):
+        submission.identify(nbformat.v4.new_notebook(), "homework.ipynb")
+    with pytest.raises(SubmissionError, match="There is no chapter '42'"):
+        submission.identify(learner, "x.ipynb", chapter="42")
+
+
+@pytest.mark.parametrize(("report", "reason"), [
+    ("Cell outputs differ\n  '0\\n' == '40\\n'\n",
+     "output differs from the expected output: expected '0\\n', got '40\\n'"),
+    ("Timeout of 20 seconds exceeded executing cell", "timed out after 20 s"),
+    ("KernelDiedError: The kernel died while running this cell (...)", "kernel died"),
+    ("RuntimeError: Kernel dead on test start", "not run: the kernel had died"),
+    ("Traceback...\nNotImplementedError: Exercise 1: replace this line with your code.",
+     "raised NotImplementedError: Exercise 1: replace this line with your code."),
+])
+def test_failure_reasons_are_one_readable_line(report, reason):
+    assert failure_reason(report).startswith(reason)
+
+
+# --- grading at arm's length ------------------------------------------------------------------------------
 
 
 @pytest.mark.slow
-def test_grade_command_prints_a_verdict_per_exercise_and_its_exit_status(tmp_path):
-    import os
-    import subprocess
-    import sys
-
-    _tiny_notebook(tmp_path / "right.ipynb", "2 * x")
-    _tiny_notebook(tmp_path / "wrong.ipynb", "x + 2")
-    env = {**os.environ, "PYTHONPATH": str(notebooks.ROOT)}
-
-    def run(name):
-        return subprocess.run([sys.executable, "-m", "toolkit", "grade", str(tmp_path / name)], env=env,
-                              capture_output=True, text=True, timeout=300, cwd=tmp_path)
-
-    right, wrong = run("right.ipynb"), run("wrong.ipynb")
-    assert right.returncode == 0, right.stdout[-2000:] + right.stderr[-2000:]
-    assert re.search(r"Exercise 1 +Double x +PASS", right.stdout) and "2 of 2 exercises passed" in right.stdout
-    assert wrong.returncode == 1
-    assert re.search(r"Exercise 1 +Double x +FAIL  \(cell 2 output differs", wrong.stdout)
-    assert re.search(r"Exercise 2 +Halve x +PASS", wrong.stdout) and "1 of 2 exercises passed" in wrong.stdout
+def test_a_right_answer_passes_and_a_wrong_one_saved_with_its_own_output_fails(tiny_course, tmp_path):
+    right = grade_submission(submit(tmp_path / "right.ipynb"))
+    assert right.passed and right.exercises == {"1": True, "2": True}, right.report()
+    wrong = grade_submission(submit(tmp_path / "wrong.ipynb", first="y = 0", saved_output="0\n"))
+    assert wrong.exercises == {"1": False, "2": True} and not wrong.environment
+    assert wrong.reasons["1"] == "cell 3: output differs from the expected output: expected '40\\n', got '0\\n'"
 
 
-def test_readme_colab_links_point_at_real_notebooks_through_the_one_repository_url():
-    readme = (notebooks.ROOT / "README.md").read_text(encoding="utf-8")
-    links = re.findall(r"https://colab\.research\.google\.com/github/[^)\s\"]+", readme)
-    assert len(links) == len(ALL_NOTEBOOKS)
-    assert sorted(links) == sorted(notebooks.colab_url(path) for path in ALL_NOTEBOOKS)
+@pytest.mark.slow
+def test_a_check_cell_rewritten_to_print_the_expected_text_fails(tiny_course, tmp_path):
+    cheat = grade_submission(submit(tmp_path / "cheat.ipynb", first="y = 0", check_1="print(40)",
+                                    saved_output="40\n"))
+    assert cheat.exercises == {"1": False, "2": True}
+
+
+@pytest.mark.slow
+def test_an_endless_loop_fails_by_its_time_limit_and_the_rest_is_still_graded(tiny_course, tmp_path):
+    verdict = grade_submission(submit(tmp_path / "loop.ipynb", first="while True:\n    pass"), cell_timeout=4)
+    assert verdict.exercises == {"1": False, "2": True} and not verdict.environment
+    assert verdict.reasons["1"] == "cell 2: timed out after 4 s"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("killer", "reason"), [
+    ("import os\nos._exit(1)", "cell 4: kernel died"),
+    ("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", "cell 4: kernel died"),
+    ("exit()", "cell 5: raised NameError"),  # ipykernel only asks the front end to stop it: nbval does not
+])
+def test_a_cell_that_stops_the_kernel_fails_its_exercise_only(tiny_course, tmp_path, killer, reason):
+    verdict = grade_submission(submit(tmp_path / "killer.ipynb", second=killer), cell_timeout=30)
+    assert verdict.exercises == {"1": True, "2": False} and not verdict.environment, verdict.report()
+    assert verdict.reasons["2"].startswith(reason)
+
+
+@pytest.mark.slow
+def test_sys_exit_is_an_error_of_its_exercise(tiny_course, tmp_path):
+    verdict = grade_submission(submit(tmp_path / "exit.ipynb", first="import sys\nsys.exit(3)"))
+    assert verdict.exercises == {"1": False, "2": True}
+    assert verdict.reasons["1"].startswith("cell 2: raised SystemExit")
+
+
+def _tree_hashes() -> dict[str, str]:
+    files = [p for folder in ("toolkit", "data", "chapters") for p in (notebooks.ROOT / folder).rglob("*")
+             if p.is_file() and "__pycache__" not in p.parts]
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+VANDAL = """import pathlib
+import toolkit
+import toolkit.data
+from toolkit.course import notebooks
+for path in pathlib.Path(toolkit.__file__).parent.rglob("*.py"):
+    path.write_text("raise SystemExit('vandalised')")
+(toolkit.data.data_dir() / "mnist_subset.npz").write_bytes(b"")
+for path in notebooks.CHAPTERS.rglob("*.ipynb"):
+    path.write_text("{}")
+pathlib.Path("../../chapters").mkdir(parents=True, exist_ok=True)
+y = 2 * x"""
+
+
+@pytest.mark.slow
+def test_grading_never_writes_into_the_course_tree(tiny_course, tmp_path):
+    before = _tree_hashes()
+    verdict = grade_submission(submit(tmp_path / "vandal.ipynb", first=VANDAL))
+    assert verdict.exercises == {"1": True, "2": True}  # its writes all landed in the sandbox's copies
+    assert _tree_hashes() == before
+
+
+@pytest.mark.slow
+def test_colab_grades_the_open_notebook_through_its_message_bridge(tiny_course, tmp_path, monkeypatch, capsys):
+    nb = json.loads(submit(tmp_path / "open.ipynb", first="y = 0").read_text())
+    requests = []
+
+    def blocking_request(request_type, request="", timeout_sec=5, parent=None):
+        requests.append(request_type)
+        return {"ipynb": nb}
+
+    colab = types.ModuleType("google.colab")
+    colab._message = types.SimpleNamespace(blocking_request=blocking_request)
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    monkeypatch.setitem(sys.modules, "google.colab._message", colab._message)
+    monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
+    verdict = frontends.grade()
+    assert requests == ["get_ipynb"]
+    assert verdict.submission == "the open notebook" and verdict.chapter == "99_tiny"
+    assert verdict.exercises == {"1": False, "2": True}
+    printed = capsys.readouterr().out
+    assert "Exercise 1   Double x" in printed and "FAIL" in printed and "1 of 2 exercises passed" in printed
+
+
+def test_outside_colab_and_jupyter_grade_asks_for_a_path(monkeypatch):
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    with pytest.raises(SubmissionError, match=r'pass its path: tk.grade\("chapters/learner/'):
+        frontends.open_notebook()
+
+
+def test_in_jupyter_grade_finds_the_saved_file_of_the_open_notebook(monkeypatch, tmp_path):
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    path = tmp_path / "open.ipynb"
+    path.write_text("{}")
+    monkeypatch.setenv("JPY_SESSION_NAME", str(path))
+    assert frontends.open_notebook() == path
+
+
+@pytest.mark.slow
+def test_a_mixed_class_gives_the_right_gradebook(tiny_course, tmp_path):
+    (tmp_path / "dora.ipynb").write_text("not a notebook")
+    class_ = [submit(tmp_path / "ada.ipynb"), submit(tmp_path / "bob.ipynb", first="y = x + 2"),
+              submit(tmp_path / "cyd.ipynb", first="import os\nos._exit(0)", second="z = 2"),
+              tmp_path / "dora.ipynb"]
+    seen = []
+    verdicts = grade_class(class_, cell_timeout=30, on_verdict=lambda i, v: seen.append((i, v.submission)))
+    assert seen == [(0, "ada.ipynb"), (1, "bob.ipynb"), (2, "cyd.ipynb"), (3, "dora.ipynb")]
+    table, details = write_gradebook(verdicts, tmp_path / "out" / "grades.csv")
+    rows = list(csv.reader(table.open()))
+    assert rows == [
+        ["submission", "chapter", "exercise 1", "exercise 2", "total", "graded"],
+        ["ada.ipynb", "99_tiny", "1", "1", "2", "yes"],
+        ["bob.ipynb", "99_tiny", "0", "1", "1", "yes"],
+        ["cyd.ipynb", "99_tiny", "0", "0", "0", "yes"],
+        ["dora.ipynb", "", "0", "0", "0", rows[4][5]],
+    ]
+    assert rows[4][5].startswith("no: dora.ipynb is not a Jupyter notebook")
+    saved = {row["submission"]: row for row in json.loads(details.read_text())}
+    assert "kernel died" in saved["cyd.ipynb"]["reasons"]["1"]
+    assert "output differs" in saved["cyd.ipynb"]["reasons"]["2"]
+    assert "expected '40\\n', got '22\\n'" in saved["bob.ipynb"]["reasons"]["1"]
+
+
+def test_the_gradebook_lists_every_exercise_seen(tmp_path):
+    verdicts = [Verdict("a.ipynb", "01_x", exercises={"1": True, "2": False}),
+                Verdict("b.ipynb", problem="b.ipynb is not a Jupyter notebook.")]
+    table, details = write_gradebook(verdicts, tmp_path / "g.csv")
+    assert table.read_text().splitlines() == [
+        "submission,chapter,exercise 1,exercise 2,total,graded", "a.ipynb,01_x,1,0,1,yes",
+        "b.ipynb,,0,0,0,no: b.ipynb is not a Jupyter notebook."]
+    assert json.loads(details.read_text())[0]["score"] == 1
+
+
+def test_grading_exits_with_the_class_still_graded_when_one_submission_crashes_the_grader(monkeypatch, tmp_path):
+    def crash(source, **kwargs):
+        if "bad" in str(source):
+            raise OSError("disk full")
+        return Verdict(str(source), "01_x", exercises={"1": True})
+
+    monkeypatch.setattr(grading, "grade_submission", crash)
+    verdicts = grade_class(["bad.ipynb", "good.ipynb"])
+    assert verdicts[0].problem == "grading failed: OSError: disk full" and verdicts[1].passed

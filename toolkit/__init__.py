@@ -5,6 +5,7 @@ Notebooks read ``import toolkit as tk`` and then ``tk.train_online(...)``.
 
 from toolkit import augment, data, distribute, guards, models, optimizers, plots, schedules, streams, transfer, tuning
 from toolkit.batch import fit_batch
+from toolkit.course.frontends import grade
 from toolkit.data import load_mnist
 from toolkit.evaluate import PrequentialScore, default_loss, evaluate, predict_logits, windowed_accuracy
 from toolkit.guards import NonFiniteLossError, TrainingSetupError
@@ -23,6 +24,6 @@ __all__ = [
     "fit_batch", "train_minibatch", "train_online",
     "load_mnist", "Stream", "LabelPermutation", "Rotation",
     "evaluate", "predict_logits", "windowed_accuracy", "default_loss", "PrequentialScore", "RunHistory",
-    "make_optimizer", "seed_everything", "set_cpu_threads", "Stopwatch", "peak_memory",
+    "grade", "make_optimizer", "seed_everything", "set_cpu_threads", "Stopwatch", "peak_memory",
     "NonFiniteLossError", "TrainingSetupError",
 ]

@@ -28,24 +28,35 @@ def _doctor(args: argparse.Namespace) -> None:
 
 
 def _student(args: argparse.Namespace) -> None:
-    from toolkit.student import write_learner_versions
+    from toolkit.course.learner import write_learner_versions
 
     for path in write_learner_versions():
         print(f"wrote {path}")
 
 
 def _grade(args: argparse.Namespace) -> None:
-    from toolkit.grading import grade
+    from toolkit.course.grading import grade_class, write_gradebook
 
-    verdicts = grade(args.notebooks, quiet=not args.verbose)
+    count = len(args.submissions)
+
+    def progress(index: int, verdict) -> None:
+        result = (f"not graded: {verdict.problem}" if verdict.problem
+                  else f"{verdict.score} of {len(verdict.exercises)} exercises passed")
+        print(f"[{index + 1}/{count}] {verdict.submission}: {result} ({verdict.seconds:.0f} s)", flush=True)
+
+    verdicts = grade_class(args.submissions, chapter=args.chapter, cell_timeout=args.cell_timeout,
+                           timeout=args.timeout, exercises_only=args.exercises_only, on_verdict=progress)
     print()
     print("\n\n".join(v.report() for v in verdicts))
-    if not all(v.passed for v in verdicts):
+    if args.gradebook:
+        table, details = write_gradebook(verdicts, args.gradebook)
+        print(f"\nwrote {table} and {details}")
+    elif not all(v.passed for v in verdicts):
         raise SystemExit(1)
 
 
 def _execute(args: argparse.Namespace) -> None:
-    from toolkit.notebooks import execute
+    from toolkit.course.notebooks import execute
 
     for path in args.notebooks:
         execute(path)
@@ -81,9 +92,22 @@ def build_parser() -> argparse.ArgumentParser:
     student = commands.add_parser("student", help="write the learner versions of the chapter notebooks")
     student.set_defaults(run=_student)
 
-    grade = commands.add_parser("grade", help="run notebooks with nbval and give a verdict per exercise")
-    grade.add_argument("notebooks", nargs="+", type=Path)
-    grade.add_argument("--verbose", action="store_true", help="show pytest's line per cell")
+    grade = commands.add_parser(
+        "grade", help="grade submissions: their exercise cells, run inside the course's own notebook",
+        description="Only the # EXERCISE cells of each submission are graded, inside the course's pristine learner "
+                    "notebook of its chapter, in a temporary folder. Exits 1 unless every exercise passes; with "
+                    "--gradebook it writes the class's grades instead and exits 0.")
+    grade.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION")
+    grade.add_argument("--chapter", help="the chapter every submission must be (1 or 01_batch_vs_online); "
+                                         "by default each submission's own")
+    grade.add_argument("--gradebook", type=Path, metavar="FILE.csv",
+                       help="write one row per submission (1/0 per exercise, a total) and FILE.json with the reasons")
+    grade.add_argument("--cell-timeout", type=float, default=240.0, metavar="SECONDS",
+                       help="time limit of one cell (default 240)")
+    grade.add_argument("--timeout", type=float, default=1800.0, metavar="SECONDS",
+                       help="time limit of one whole notebook (default 1800)")
+    grade.add_argument("--exercises-only", action="store_true",
+                       help="run only each chapter's first cells and its Exercises section: a fast re-grade")
     grade.set_defaults(run=_grade)
 
     distribute = commands.add_parser(

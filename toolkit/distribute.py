@@ -121,7 +121,8 @@ def launch(workers: int, worker_args: list[str], out: str | Path, *, timeout: fl
            verbose: bool = True) -> int:
     """Run ``python -m toolkit.worker`` as a ``workers``-process job on 127.0.0.1 (chapter 4).
 
-    Each worker gets its own ``TF_CONFIG`` and writes its output to ``out/worker-<i>.log`` and
+    Each worker gets its own ``TF_CONFIG`` (and its own GPU when there is one per worker; else all run
+    on the CPU) and writes its output to ``out/worker-<i>.log`` and
     TensorFlow's log and any traceback to ``out/worker-<i>.err``; their process ids go to
     ``out/workers.json``. If any worker dies, or the job outlives ``timeout`` seconds, the
     others are stopped (a collective would otherwise wait forever) and the exit code is 1, with
@@ -131,10 +132,14 @@ def launch(workers: int, worker_args: list[str], out: str | Path, *, timeout: fl
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     addresses = [f"127.0.0.1:{port}" for port in free_ports(workers)]
+    visible = [str(i) for i in range(len(tf.config.list_physical_devices("GPU")))]
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", ",".join(visible)).split(",") if visible else []
     processes, logs = [], []
     for index in range(workers):
+        # A GPU each when there are enough; otherwise CPU only: processes sharing one GPU would fight for its memory.
         env = {**os.environ, "TF_CONFIG": json.dumps(tf_config(addresses, index)),
-               "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
+               "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
+               "CUDA_VISIBLE_DEVICES": visible[index] if len(visible) >= workers else "-1"}
         log, err = open(out / f"worker-{index}.log", "w"), open(out / f"worker-{index}.err", "w")  # noqa: SIM115
         logs += [log, err]
         processes.append(subprocess.Popen([sys.executable, "-m", "toolkit.worker", *worker_args, "--out", str(out)],

@@ -1,9 +1,10 @@
-"""Chapter notebooks: normalised reading and writing, exercise markers, and the Colab header.
+"""Chapter notebooks: normalised reading and writing, cell markers, sections and the Colab header.
 
 Every chapter (1-6) is a *solution* notebook in ``chapters/``. An exercise cell starts with
 ``# EXERCISE <n>: <title>`` and keeps its solution between ``### BEGIN SOLUTION`` and
 ``### END SOLUTION``; a check cell starts with ``# NBVAL_CHECK_OUTPUT`` and names its exercise
-with ``# CHECK <n>``. The repository URL lives here, once: badges and setup cells derive from it.
+with ``# CHECK <n>``. The repository URL and the oldest supported TensorFlow/Keras pair live
+here, once: badges and set-up cells derive from them.
 """
 
 from __future__ import annotations
@@ -16,14 +17,21 @@ import nbformat
 
 REPOSITORY = "keras-course/training-strategies"
 BRANCH = "main"
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHAPTERS = ROOT / "chapters"
 LEARNER_DIR = CHAPTERS / "learner"
+
+# The oldest pair the course runs on, proven by `.ci/colab-stack` (Colab announced TF 2.19 / Keras 3.10 in 2025).
+OLDEST_SUPPORTED = {"tensorflow": "2.19", "keras": "3.10"}
 
 EXERCISE = re.compile(r"^# EXERCISE (\w+): (.+)$", re.MULTILINE)
 CHECK = re.compile(r"^# CHECK (\w+)\s*$", re.MULTILINE)
 BADGE_MARK = "colab-badge"
 SETUP_MARK = "# Colab set-up"
+SKIP_MARK = "# NBVAL_SKIP"
+CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
+GRADE_MARK = "# Grade my work"
+EXERCISES_HEADING = "## Exercises"
 
 
 def colab_url(path: Path) -> str:
@@ -39,9 +47,12 @@ def badge_markdown(path: Path) -> str:
 
 
 def setup_code() -> str:
-    """The Colab-only set-up cell: clone the course, install the toolkit without touching
-    Colab's TensorFlow, add only what Colab lacks. It does nothing outside Colab."""
+    """The Colab-only set-up cell: clone the course, install the toolkit without touching Colab's
+    TensorFlow, add only what Colab lacks, and say in one line if Colab's TensorFlow or Keras is
+    older than the course supports. It does nothing outside Colab."""
+    tf_min, keras_min = OLDEST_SUPPORTED["tensorflow"], OLDEST_SUPPORTED["keras"]
     return f'''{SETUP_MARK}: installs the course toolkit in Colab; does nothing anywhere else.
+import importlib.metadata
 import importlib.util
 import subprocess
 import sys
@@ -55,7 +66,25 @@ if "google.colab" in sys.modules:
                if importlib.util.find_spec(module) is None]
     if missing:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", *missing], check=True)
-    sys.path.insert(0, course)'''
+    sys.path.insert(0, course)
+    found = {{name: importlib.metadata.version(name) for name in ("tensorflow", "keras")}}
+    oldest = {{"tensorflow": "{tf_min}", "keras": "{keras_min}"}}
+    if any(tuple(map(int, found[n].split(".")[:2])) < tuple(map(int, oldest[n].split("."))) for n in oldest):
+        print(f"This Colab has TensorFlow {{found['tensorflow']}} / Keras {{found['keras']}}, older than the course's "
+              f"oldest supported pair (TensorFlow {tf_min} / Keras {keras_min}): run "
+              "`!pip install -U tensorflow keras`, then Runtime > Restart session.")'''
+
+
+def grade_code(path: Path) -> str:
+    """The learner notebook's last cell: grade this notebook (in Colab, the open one)."""
+    name = Path(path).name
+    return f'''{SKIP_MARK}
+{GRADE_MARK}: runs your exercise cells inside the course's own copy of this chapter and prints a verdict
+# per exercise. In Colab it grades this open notebook. In Jupyter, save first (Ctrl+S); if it cannot tell
+# which file is open, pass the path: tk.grade("{name}").
+import toolkit as tk
+
+verdict = tk.grade()'''
 
 
 def read(path: Path) -> nbformat.NotebookNode:
@@ -104,12 +133,16 @@ class Exercise:
     cells: tuple[int, ...]
 
 
+def code_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    """The code cells, in order: nbval's "Cell N" is the N-th of these."""
+    return [cell for cell in nb.cells if cell.cell_type == "code"]
+
+
 def exercises(nb: nbformat.NotebookNode) -> list[Exercise]:
     """The exercises of a notebook, in order, with their exercise and check cells."""
     titles: dict[str, str] = {}
     cells: dict[str, list[int]] = {}
-    code_cells = [c for c in nb.cells if c.cell_type == "code"]
-    for index, cell in enumerate(code_cells):
+    for index, cell in enumerate(code_cells(nb)):
         if found := EXERCISE.search(cell.source):
             titles[found.group(1)] = found.group(2).strip()
             cells.setdefault(found.group(1), []).append(index)
@@ -118,12 +151,49 @@ def exercises(nb: nbformat.NotebookNode) -> list[Exercise]:
     return [Exercise(key, titles.get(key, "(untitled)"), tuple(cells[key])) for key in cells]
 
 
+def exercise_cells(nb: nbformat.NotebookNode) -> dict[str, list[nbformat.NotebookNode]]:
+    """``{exercise id: [its # EXERCISE cells, in order]}``: the cells a learner writes."""
+    found: dict[str, list[nbformat.NotebookNode]] = {}
+    for cell in code_cells(nb):
+        if marker := EXERCISE.search(cell.source):
+            found.setdefault(marker.group(1), []).append(cell)
+    return found
+
+
+def chapter_title(nb: nbformat.NotebookNode) -> str | None:
+    """The notebook's ``# Chapter ...`` heading, or ``None``."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("# Chapter"):
+            return cell.source.splitlines()[0]
+    return None
+
+
+def section_of_cells(nb: nbformat.NotebookNode) -> list[str]:
+    """For each code cell, the ``## `` heading it sits under ("" before the first heading)."""
+    heading, sections = "", []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("## "):
+            heading = cell.source.splitlines()[0][3:].strip()
+        elif cell.cell_type == "code":
+            sections.append(heading)
+    return sections
+
+
+def narrative_between(nb: nbformat.NotebookNode) -> list[int]:
+    """Indices (in ``nb.cells``) of the code cells between the preamble (before the first ``## ``
+    heading) and the Exercises section: the chapter's narrative, which no exercise may rely on."""
+    inside, found = False, []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown" and cell.source.startswith("## "):
+            inside = not cell.source.startswith(EXERCISES_HEADING)
+        elif cell.cell_type == "code" and inside:
+            found.append(index)
+    return found
+
+
 def chapter_notebooks() -> list[Path]:
     """The solution notebooks, in chapter order."""
     return sorted(CHAPTERS.glob("[0-9][0-9]_*.ipynb"))
-
-
-SKIP_MARK = "# NBVAL_SKIP"
 
 
 def execute(path: Path, *, timeout: int = 600) -> None:

@@ -2,8 +2,9 @@
 
 A learner version is its solution notebook with every solution block replaced by a stub
 that keeps the block's hints and raises ``NotImplementedError``, and with the exercise
-cells' outputs cleared. Check cells keep their expected outputs, so grading compares the
-learner's results with the solution's. Badges point at the learner file itself.
+cells' outputs cleared. Check cells keep their expected outputs: the learner version is the
+grading key, and ``tk.grade`` runs a submission's exercise cells inside it. Badges point at
+the learner file itself, and a last "Grade my work" cell calls ``tk.grade()``.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from pathlib import Path
 
 import nbformat
 
-from toolkit import notebooks
+from toolkit.course import notebooks
 
 SOLUTION = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION\n(?P<body>.*?)^[ \t]*### END SOLUTION[ \t]*\n?",
                       re.MULTILINE | re.DOTALL)
-LEARNER_NOTE = ("**Learner version.** Fill in every cell marked `# EXERCISE`, run the notebook top to "
-                "bottom, then grade it: `python -m toolkit grade {path}`. The solutions are in `{source}`.")
+LEARNER_NOTE = ("**Learner version.** Write your answers in the cells marked `# EXERCISE`: only those cells are "
+                "graded, inside the course's own copy of this chapter, so keep all your code in them. Run the "
+                "notebook top to bottom, then run the last cell, *Grade my work* (or, from a terminal, "
+                "`python -m toolkit grade {path}`). The solutions are in `{source}`.")
 
 
 def stub(cell_source: str) -> str:
@@ -40,7 +43,7 @@ def stub(cell_source: str) -> str:
 
 def learner_path(source: Path) -> Path:
     """Where the learner version of a solution notebook lives."""
-    return notebooks.LEARNER_DIR / source.name
+    return notebooks.LEARNER_DIR / Path(source).name
 
 
 def learner_version(source: Path) -> nbformat.NotebookNode:
@@ -57,6 +60,7 @@ def learner_version(source: Path) -> nbformat.NotebookNode:
     note = LEARNER_NOTE.format(path=target.relative_to(notebooks.ROOT).as_posix(),
                                source=source.relative_to(notebooks.ROOT).as_posix())
     nb.cells.insert(badge + 1, nbformat.v4.new_markdown_cell(note))
+    nb.cells.append(nbformat.v4.new_code_cell(notebooks.grade_code(target)))
     return notebooks.normalise(nb)
 
 

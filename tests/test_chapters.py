@@ -1,0 +1,177 @@
+"""The chapter notebooks: learner versions in sync, Colab headers, layout, and every chapter graded.
+
+CI grades every chapter here: each solution passes, each learner version fails exactly its exercises
+(and nothing else), a learner's saved wrong answer and an edited check cell fail, the exercises need
+nothing from the narrative sections, and chapter 1 gives the same verdicts three runs in a row.
+"""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+
+from toolkit.course import learner, notebooks, submission
+from toolkit.course.grading import grade_submission
+
+CHAPTERS = notebooks.chapter_notebooks()
+LEARNERS = [learner.learner_path(path) for path in CHAPTERS]
+ALL_NOTEBOOKS = CHAPTERS + LEARNERS
+
+
+def test_every_chapter_has_a_learner_version_and_it_is_the_grading_key():
+    assert CHAPTERS, "no chapter notebooks found"
+    assert sorted(notebooks.LEARNER_DIR.glob("*.ipynb")) == sorted(LEARNERS)
+    assert list(submission.keys().values()) == LEARNERS
+
+
+@pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.name)
+def test_learner_versions_are_in_sync_with_their_sources(source):
+    expected = nbformat.writes(learner.learner_version(source))
+    on_disk = nbformat.writes(notebooks.normalise(notebooks.read(learner.learner_path(source))))
+    assert on_disk == expected, f"{learner.learner_path(source)} is stale: run `python -m toolkit student`"
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: str(p.relative_to(notebooks.ROOT)))
+def test_badge_and_setup_cell_agree_with_the_one_repository_url(path):
+    nb = notebooks.read(path)
+    badges = [c for c in nb.cells if c.cell_type == "markdown" and notebooks.BADGE_MARK in c.source]
+    setups = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(notebooks.SETUP_MARK)]
+    assert [c.source for c in badges] == [notebooks.badge_markdown(path)]
+    assert [c.source for c in setups] == [notebooks.setup_code()]
+    assert notebooks.colab_url(path).endswith(str(path.relative_to(notebooks.ROOT)))
+    assert f"github.com/{notebooks.REPOSITORY}" in setups[0].source
+
+
+def test_the_setup_cell_says_in_one_line_when_colab_is_older_than_the_course_supports(monkeypatch, capsys):
+    import importlib.metadata
+    import subprocess
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: None)
+    versions = {"tensorflow": "2.18.0", "keras": "3.10.0"}
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: versions[name])
+    exec(notebooks.setup_code(), {})
+    old = capsys.readouterr().out.splitlines()
+    assert len(old) == 1 and old[0].startswith("This Colab has TensorFlow 2.18.0 / Keras 3.10.0, older than")
+    versions.update(tensorflow="2.19.1", keras="3.10.0")
+    exec(notebooks.setup_code(), {})
+    assert capsys.readouterr().out == ""
+    sys.path.remove("/content/course")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_layout_follows_the_course_conventions(path):
+    nb = notebooks.read(path)
+    cells = nb.cells
+    assert cells[0].cell_type == "markdown" and cells[0].source.startswith("# Chapter")
+    assert notebooks.BADGE_MARK in cells[1].source
+    assert cells[2].source.startswith(notebooks.SETUP_MARK)
+    assert "keras.__version__" in cells[3].source  # version checks
+    assert "tk.seed_everything(" in cells[4].source  # seeds
+    headings = [c.source.splitlines()[0] for c in cells if c.cell_type == "markdown" and c.source.startswith("## ")]
+    assert headings[-2:] == ["## Summary", "## Exercises"]
+    found = notebooks.exercises(nb)
+    assert 3 <= len(found) <= 6
+    code = notebooks.code_cells(nb)
+    for exercise in found:
+        checks = [code[i] for i in exercise.cells if notebooks.CHECK_MARK in code[i].source]
+        assert checks and all(c.outputs for c in checks), f"exercise {exercise.id} needs a check cell with output"
+    assert "Seed 0" in "".join(c.source for c in cells if c.cell_type == "markdown")  # quotes the seeds
+
+
+@pytest.mark.parametrize("path", LEARNERS, ids=lambda p: p.name)
+def test_every_learner_version_ends_with_a_grade_my_work_cell(path):
+    last = notebooks.read(path).cells[-1]
+    assert last.cell_type == "code" and last.source.startswith(notebooks.SKIP_MARK)
+    assert notebooks.GRADE_MARK in last.source and "tk.grade()" in last.source and path.name in last.source
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: str(p.relative_to(notebooks.ROOT)))
+def test_notebooks_are_stored_normalised(path):
+    text = path.read_text(encoding="utf-8")
+    assert text == nbformat.writes(notebooks.normalise(notebooks.read(path))) + "\n"
+    assert '"name": "stderr"' not in text
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_graded_narrative_checks_never_compare_timings_or_memory(path):
+    code = notebooks.code_cells(notebooks.read(path))
+    for cell in code:
+        if notebooks.CHECK_MARK in cell.source:
+            assert not re.search(r"\.mib\b|samples_per_second|throughput|steady\(|seconds|\brates?\[", cell.source), \
+                cell.source
+
+
+def test_stub_keeps_indentation_and_raises_with_the_exercise_number():
+    source = ("# EXERCISE 7: Something\ndef f(x):\n    \"\"\"Doc.\"\"\"\n    ### BEGIN SOLUTION\n    return x + 1\n"
+              "    ### END SOLUTION\n\n### BEGIN SOLUTION\ny = 2\n### END SOLUTION\n")
+    stubbed = learner.stub(source)
+    assert "return x + 1" not in stubbed and "y = 2" not in stubbed
+    assert '    raise NotImplementedError("Exercise 7: replace this line with your code.")\n' in stubbed
+    assert stubbed.count("# YOUR CODE HERE") == 2 and '"""Doc."""' in stubbed
+    with pytest.raises(ValueError, match="no ### BEGIN SOLUTION"):
+        learner.stub("# EXERCISE 1: x\nprint(1)\n")
+
+
+def test_readme_colab_links_point_at_real_notebooks_through_the_one_repository_url():
+    readme = (notebooks.ROOT / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"https://colab\.research\.google\.com/github/[^)\s\"]+", readme)
+    assert len(links) == len(ALL_NOTEBOOKS)
+    assert sorted(links) == sorted(notebooks.colab_url(path) for path in ALL_NOTEBOOKS)
+
+
+def _verdicts(*paths, **options):
+    return [(v.exercises, v.environment, v.problem) for v in (grade_submission(p, **options) for p in paths)]
+
+
+@pytest.mark.slow
+def test_chapter_1_grades_the_same_three_runs_in_a_row():
+    """Solution: every exercise passes. Learner version: exactly its (all unsolved) exercises fail,
+    and every other cell runs. The same verdicts three times in a row."""
+    runs = [_verdicts(CHAPTERS[0], LEARNERS[0]) for _ in range(3)]
+    assert runs[0] == runs[1] == runs[2]
+    (solved, solved_env, _), (unsolved, unsolved_env, _) = runs[0]
+    assert solved and all(solved.values()) and not solved_env
+    assert unsolved.keys() == solved.keys() and not any(unsolved.values()) and not unsolved_env
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", CHAPTERS[1:], ids=lambda p: p.name)
+def test_every_other_chapter_passes_and_its_learner_version_fails_exactly_its_exercises(source):
+    solved, unsolved = (grade_submission(path) for path in (source, learner.learner_path(source)))
+    assert solved.passed, solved.report()
+    assert not any(unsolved.exercises.values()) and not unsolved.environment, unsolved.report()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.name)
+def test_exercises_need_nothing_from_the_narrative_sections(source):
+    """The solutions pass with the narrative sections left out: each exercise depends only on the chapter's
+    first cells and its own cells, which is what makes `--exercises-only` a valid fast re-grade."""
+    verdict = grade_submission(source, exercises_only=True)
+    assert verdict.passed, verdict.report()
+
+
+@pytest.mark.slow
+def test_a_learner_who_runs_a_wrong_answer_and_saves_fails(tmp_path):
+    """The bug this grader exists for: `return 0`, run and saved (so the check cell stores "[0, 0, 0] 0 0"),
+    and a check cell rewritten to print the expected text, both in chapter 1's learner version."""
+    nb = notebooks.read(LEARNERS[0])
+    code = notebooks.code_cells(nb)
+    first = next(i for i, c in enumerate(code) if c.source.startswith("# EXERCISE 1:"))
+    code[first].source = re.sub(r"# YOUR CODE HERE\n\s*raise NotImplementedError\(.*\)", "return 0",
+                                code[first].source)
+    expected = code[first + 1].outputs[0].text
+    code[first + 1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="[0, 0, 0] 0 0\n")]
+    second = next(i for i, c in enumerate(code) if c.source.startswith("# EXERCISE 2:"))
+    code[second + 1].source = "# NBVAL_CHECK_OUTPUT\n# CHECK 2\nprint(" + repr(code[second + 1].outputs[0].text) + \
+        ", end='')"
+    path = tmp_path / "01_batch_vs_online.ipynb"
+    nbformat.write(nb, str(path))
+    verdict = grade_submission(path, exercises_only=True)
+    assert not verdict.exercises["1"] and not verdict.exercises["2"], verdict.report()
+    assert f"expected {expected!r}"[:40] in verdict.reasons["1"] or "output differs" in verdict.reasons["1"]
