@@ -12,6 +12,7 @@ import re
 import nbformat
 import pytest
 
+from tests.wrong_answers import WRONG
 from toolkit.course import learner, notebooks, submission
 from toolkit.course.grading import grade_submission
 
@@ -124,36 +125,46 @@ def test_readme_colab_links_point_at_real_notebooks_through_the_one_repository_u
     assert sorted(links) == sorted(notebooks.colab_url(path) for path in ALL_NOTEBOOKS)
 
 
-def _verdicts(*paths, **options):
-    return [(v.exercises, v.environment, v.problem) for v in (grade_submission(p, **options) for p in paths)]
+def _verdict(path, **options):
+    verdict = grade_submission(path, **options)
+    return verdict.exercises, verdict.environment, verdict.problem
 
 
 @pytest.mark.slow
 def test_chapter_1_grades_the_same_three_runs_in_a_row():
-    """Solution: every exercise passes. Learner version: exactly its (all unsolved) exercises fail,
-    and every other cell runs. The same verdicts three times in a row."""
-    runs = [_verdicts(CHAPTERS[0], LEARNERS[0]) for _ in range(3)]
+    """The whole solution notebook, narrative included, graded three times: every exercise passes, every
+    narrative cell runs, and the verdicts are identical."""
+    runs = [_verdict(CHAPTERS[0]) for _ in range(3)]
     assert runs[0] == runs[1] == runs[2]
-    (solved, solved_env, _), (unsolved, unsolved_env, _) = runs[0]
-    assert solved and all(solved.values()) and not solved_env
-    assert unsolved.keys() == solved.keys() and not any(unsolved.values()) and not unsolved_env
+    exercises, environment, problem = runs[0]
+    assert exercises and all(exercises.values()) and not environment and problem is None
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("source", CHAPTERS[1:], ids=lambda p: p.name)
-def test_every_other_chapter_passes_and_its_learner_version_fails_exactly_its_exercises(source):
-    solved, unsolved = (grade_submission(path) for path in (source, learner.learner_path(source)))
-    assert solved.passed, solved.report()
-    assert not any(unsolved.exercises.values()) and not unsolved.environment, unsolved.report()
+def test_every_other_chapter_passes_with_its_solutions(source):
+    verdict = grade_submission(source)
+    assert verdict.passed, verdict.report()
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.name)
 def test_exercises_need_nothing_from_the_narrative_sections(source):
     """The solutions pass with the narrative sections left out: each exercise depends only on the chapter's
-    first cells and its own cells, which is what makes `--exercises-only` a valid fast re-grade."""
+    first cells and its own cells, which is what makes `--exercises-only` a valid fast re-grade (and what the
+    tests below rely on)."""
     verdict = grade_submission(source, exercises_only=True)
     assert verdict.passed, verdict.report()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("learner_version", LEARNERS, ids=lambda p: p.name)
+def test_every_learner_version_fails_exactly_its_exercises(learner_version):
+    """Graded as it ships, each learner version fails every exercise with the stub's NotImplementedError and
+    nothing else (its narrative is the solution's, which runs in full above)."""
+    verdict = grade_submission(learner_version, exercises_only=True)
+    assert verdict.exercises and not any(verdict.exercises.values()) and not verdict.environment, verdict.report()
+    assert all("NotImplementedError" in reason for reason in verdict.reasons.values()), verdict.reasons
 
 
 @pytest.mark.slow
@@ -175,3 +186,41 @@ def test_a_learner_who_runs_a_wrong_answer_and_saves_fails(tmp_path):
     verdict = grade_submission(path, exercises_only=True)
     assert not verdict.exercises["1"] and not verdict.exercises["2"], verdict.report()
     assert f"expected {expected!r}"[:40] in verdict.reasons["1"] or "output differs" in verdict.reasons["1"]
+
+
+def _answered(source, which: int, path):
+    """The solution notebook with every exercise's solution blocks replaced by wrong answer `which`."""
+    nb = notebooks.read(source)
+    for exercise, cells in notebooks.exercise_cells(nb).items():
+        answer = WRONG[source.stem][exercise][which]
+        bodies = iter(answer if isinstance(answer, tuple) else (answer,))
+
+        def wrong(found, bodies=bodies):
+            indent = found.group("indent")
+            return "".join(f"{indent}{line}\n" for line in next(bodies).splitlines())
+
+        for cell in cells:
+            cell.source = learner.SOLUTION.sub(wrong, cell.source)
+    nbformat.write(nb, str(path))
+    return path
+
+
+@pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.name)
+def test_every_exercise_has_two_plausible_wrong_answers(source, tmp_path):
+    nb = notebooks.read(source)
+    assert WRONG[source.stem].keys() == notebooks.exercise_cells(nb).keys()
+    for exercise, answers in WRONG[source.stem].items():
+        assert len(answers) == 2 and answers[0] != answers[1], exercise
+    for which in (0, 1):
+        answered = notebooks.read(_answered(source, which, tmp_path / f"{which}.ipynb"))
+        for exercise, cells in notebooks.exercise_cells(answered).items():
+            assert "### BEGIN SOLUTION" not in cells[0].source and "\n" in cells[0].source, exercise
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which", [0, 1], ids=["first wrong answers", "second wrong answers"])
+@pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.name)
+def test_every_check_fails_plausible_wrong_answers(source, which, tmp_path):
+    verdict = grade_submission(_answered(source, which, tmp_path / source.name), exercises_only=True)
+    assert verdict.exercises and not any(verdict.exercises.values()), verdict.report()
+    assert not verdict.environment, verdict.report()

@@ -67,3 +67,32 @@ def test_a_transfer_model_survives_a_keras_file_round_trip(digits, tmp_path):
     x = digits[0][:8]
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
     assert not loaded.get_layer("features").trainable
+
+
+def test_unfrozen_features_keep_their_batch_norm_statistics_but_learn(digits):
+    """Unfrozen features train their weights while BatchNormalization keeps its pretrained statistics."""
+    tk.seed_everything(0)
+    base = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(4, 3, activation="relu"),
+                             keras.layers.BatchNormalization(), keras.layers.GlobalAveragePooling2D(),
+                             keras.layers.Dense(3)])
+    model = transfer.with_new_head(base, 2, trainable=True, seed=1)
+    features = model.get_layer("features")
+    norm = next(layer for layer in features.layers if isinstance(layer, keras.layers.BatchNormalization))
+    statistics = [w.numpy().copy() for w in (norm.moving_mean, norm.moving_variance)]
+    kernels = [w.numpy().copy() for w in features.trainable_weights]
+    tk.fit_batch(model, (digits[0][:128], digits[1][:128] % 2), optimizer=keras.optimizers.Adam(1e-2), epochs=1,
+                 verbose=0)
+    assert all(np.array_equal(a, b.numpy()) for a, b in zip(statistics, (norm.moving_mean, norm.moving_variance)))
+    assert len(kernels) == 2 and all(not np.allclose(a, b.numpy()) for a, b in zip(kernels, features.trainable_weights))
+
+
+def test_training_false_in_a_functional_model_does_not_protect_batch_norm_in_keras_3(digits):
+    """keras.io's recipe, base(x, training=False), is overridden by fit's training=True (keras-team/keras#20285):
+    the reason transfer.unfreeze freezes BatchNormalization layers themselves."""
+    base = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(4, 3, activation="relu"),
+                             keras.layers.BatchNormalization(), keras.layers.GlobalAveragePooling2D()])
+    inputs = keras.Input((28, 28, 1))
+    model = keras.Model(inputs, keras.layers.Dense(2)(base(inputs, training=False)))
+    before = base.layers[1].moving_mean.numpy().copy()
+    tk.fit_batch(model, (digits[0][:64], digits[1][:64] % 2), epochs=1, verbose=0)
+    assert not np.allclose(before, base.layers[1].moving_mean.numpy())

@@ -46,13 +46,14 @@ def cnn(
     num_classes: int = 10,
     *,
     filters: Sequence[int] = (16, 32),
+    hidden: Sequence[int] = (),
     dropout: float = 0.0,
     seed: int | None = None,
     name: str = "cnn",
 ) -> keras.Model:
-    """A small convolutional network (conv-pool blocks, flatten, then a linear logits layer).
-
-    Used in chapters 3, 4 and 6, where images keep their (28, 28, 1) shape.
+    """A small convolutional network: conv-pool blocks, flatten, optional ReLU ``hidden`` layers, then a
+    linear logits layer. A hidden layer gives the network an embedding that ``transfer.with_new_head`` can
+    reuse. Used in chapters 3, 4 and 6, where images keep their (28, 28, 1) shape.
     """
     init = keras.initializers.GlorotUniform(seed=seed)
     layers: list[keras.layers.Layer] = [keras.Input(shape=tuple(input_shape))]
@@ -62,6 +63,7 @@ def cnn(
             keras.layers.MaxPooling2D(),
         ]
     layers.append(keras.layers.Flatten())
+    layers += [keras.layers.Dense(width, activation="relu", kernel_initializer=init) for width in hidden]
     if dropout:
         layers.append(keras.layers.Dropout(dropout, seed=seed))
     layers.append(keras.layers.Dense(num_classes, kernel_initializer=init, name="logits"))

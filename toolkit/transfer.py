@@ -43,20 +43,40 @@ def feature_extractor(model: keras.Model, *, trainable: bool = False, name: str 
     """A copy of ``model`` up to its last hidden output: everything but the logits layer (chapter 6).
 
     The copy has its own weights, so fine-tuning it leaves ``model`` (the pretrained one)
-    untouched. ``trainable=False`` freezes it. Keras then also runs any BatchNormalization
-    layer inside in inference mode, which is what fine-tuning needs.
+    untouched. ``trainable=False`` freezes it; ``trainable=True`` unfreezes it with ``unfreeze``, so any
+    BatchNormalization inside keeps its pretrained statistics.
     """
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
     features = keras.Model(copy.inputs, copy.layers[-2].output, name=name)
-    features.trainable = trainable
+    features.trainable = False
+    return unfreeze(features) if trainable else features
+
+
+def _layers_within(layer: keras.Layer) -> list[keras.Layer]:
+    return [layer, *(inner for child in getattr(layer, "layers", []) for inner in _layers_within(child))]
+
+
+def unfreeze(features: keras.Model) -> keras.Model:
+    """Make ``features`` trainable for fine-tuning, except its BatchNormalization layers (chapter 6).
+
+    A BatchNormalization layer with ``trainable=False`` runs in inference mode and keeps the statistics it
+    learned in pretraining; a trainable one would re-estimate them from the small target batches. In
+    Keras 3, calling the features with ``training=False`` inside a functional model (keras.io's recipe)
+    does not protect them: ``fit`` calls the outer model with ``training=True``, which overrides it
+    (keras-team/keras#20285). Freezing the BatchNormalization layers themselves does.
+    """
+    features.trainable = True
+    for layer in _layers_within(features):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
     return features
 
 
 def with_new_head(pretrained: keras.Model, num_classes: int, *, trainable: bool = False,
                   seed: int | None = None) -> keras.Model:
     """The pretrained features (a copy, frozen unless ``trainable``) topped with a fresh logits layer for
-    ``num_classes`` classes (chapter 6)."""
+    ``num_classes`` classes (chapter 6). To fine-tune later, ``unfreeze(model.get_layer("features"))``."""
     features = feature_extractor(pretrained, trainable=trainable)
     head = keras.layers.Dense(num_classes, kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
                               name="new_logits")

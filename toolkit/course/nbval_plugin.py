@@ -16,6 +16,8 @@ Loaded by the repository's ``conftest.py`` and by the grader (``toolkit.course.g
 
 from __future__ import annotations
 
+import ast
+import itertools
 import json
 import os
 import re
@@ -90,13 +92,24 @@ def failure_reason(text: str) -> str:
         return f"timed out after {float(found.group(1)):g} s"
     if "Cell outputs differ" in text:
         found = re.search(r"^\s*(['\"].*['\"]) == (['\"].*['\"])\s*$", text, re.MULTILINE)
-        return ("output differs from the expected output" +
-                (f": expected {found.group(1)[:80]}, got {found.group(2)[:80]}" if found else ""))
+        return "output differs from the expected output" + (_first_difference(*found.groups()) if found else "")
     errors = re.findall(r"^(\w*(?:Error|Exception|Exit|Interrupt|Iteration)\w*)\b:?\s*(.*)$", text, re.MULTILINE)
     if errors:
         name, message = errors[-1]
         return f"raised {name}" + (f": {message.strip()[:120]}" if message.strip() else "")
     return "failed"
+
+
+def _first_difference(expected: str, got: str) -> str:
+    """": expected '...', got '...'" for the first line where two printed outputs differ."""
+    try:
+        expected_lines, got_lines = (str(ast.literal_eval(side)).splitlines() for side in (expected, got))
+    except (ValueError, SyntaxError):
+        return f": expected {expected[:80]}, got {got[:80]}"
+    for want, have in itertools.zip_longest(expected_lines, got_lines, fillvalue=""):
+        if want != have:
+            return f": expected {want[:100]!r}, got {have[:100]!r}"
+    return ""
 
 
 def pytest_runtest_logreport(report):

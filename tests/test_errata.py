@@ -1,0 +1,78 @@
+"""ERRATA.md: every entry points at places that exist (chapter sections, exercises, tests, files)."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+import pytest
+
+from toolkit.course import notebooks
+
+ERRATA = notebooks.ROOT / "ERRATA.md"
+ROW = re.compile(r"^\| ([CE]\d{3}-\w+) \|")
+NOTEBOOK = re.compile(r"chapters/[\w/]+\.ipynb")
+SECTION = re.compile(r"§(\d+(?:\.\d+)?)")
+EXERCISES = re.compile(r"Exercises? (\d+(?:(?:, | and | to )\d+)*)")
+TEST = re.compile(r"(tests/\w+\.py)?::(\w+)")
+FILE = re.compile(r"(?:toolkit|bench|tests|data)/[\w/]+\.(?:py|md|cfg)")
+
+
+def entries() -> list[tuple[str, str]]:
+    """(id, "demonstrated" column) for every row of ERRATA.md."""
+    rows = []
+    for line in ERRATA.read_text(encoding="utf-8").splitlines():
+        if found := ROW.match(line):
+            rows.append((found.group(1), line.rstrip().rstrip("|").rsplit("|", 1)[1]))
+    return rows
+
+
+def exercise_numbers(text: str) -> set[int]:
+    numbers = set()
+    for found in EXERCISES.finditer(text):
+        spec = found.group(1)
+        if " to " in spec:
+            low, high = map(int, spec.split(" to "))
+            numbers.update(range(low, high + 1))
+        else:
+            numbers.update(int(n) for n in re.split(r", | and ", spec))
+    return numbers
+
+
+def notebook_places(path) -> tuple[set[str], set[int]]:
+    """The section numbers ("2", "2.1") and exercise numbers a chapter has."""
+    nb = notebooks.read(path)
+    sections = {found.group(1) for cell in nb.cells if cell.cell_type == "markdown"
+                for found in re.finditer(r"^#{2,3} (\d+(?:\.\d+)?)[. ]", cell.source, re.MULTILINE)}
+    return sections, {int(ex.id) for ex in notebooks.exercises(nb)}
+
+
+def test_errata_has_entries_for_every_seed():
+    ids = [rid for rid, _ in entries()]
+    assert len(ids) == len(set(ids)), "duplicate ids"
+    assert {rid[1:4] for rid in ids} == {"000", "001", "002", "003"}
+
+
+@pytest.mark.parametrize(("rid", "column"), entries(), ids=[rid for rid, _ in entries()])
+def test_every_entry_points_at_places_that_exist(rid, column):
+    found_any = False
+    for segment in column.split(";"):
+        for path in NOTEBOOK.findall(segment):
+            found_any = True
+            sections, exercises = notebook_places(notebooks.ROOT / path)
+            for section in SECTION.findall(segment):
+                assert section in sections, f"{rid}: {path} has no §{section}"
+            for number in exercise_numbers(segment):
+                assert number in exercises, f"{rid}: {path} has no Exercise {number}"
+        test_file = None
+        for file_part, name in TEST.findall(segment):
+            test_file = file_part or test_file
+            assert test_file, f"{rid}: ::{name} without a test file"
+            source = (notebooks.ROOT / test_file).read_text(encoding="utf-8")
+            functions = {node.name for node in ast.walk(ast.parse(source)) if isinstance(node, ast.FunctionDef)}
+            assert name in functions, f"{rid}: {test_file} has no {name}"
+            found_any = True
+        for path in FILE.findall(segment):
+            assert (notebooks.ROOT / path).exists(), f"{rid}: {path} does not exist"
+            found_any = True
+    assert found_any, f"{rid} names no place where it is demonstrated"
