@@ -30,7 +30,7 @@ def measure(replicas: int, policy: str, quick: bool) -> dict:
 
     import toolkit as tk
 
-    strategy = tk.distribute.get_strategy(cpu_replicas=replicas, verbose=False) if replicas else None
+    strategy = tk.distribute.get_strategy(cpu_replicas=replicas) if replicas else None
     keras.mixed_precision.set_global_policy(policy)
     tk.seed_everything(0, deterministic=False)
     data = tk.load_mnist("subset")

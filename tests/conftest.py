@@ -6,7 +6,6 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import toolkit as tk  # noqa: E402
@@ -38,8 +37,3 @@ def mnist():
 def small(mnist):
     """600 training and 200 test digits: enough to learn something in a second."""
     return (mnist.x_train[:600], mnist.y_train[:600]), (mnist.x_test[:200], mnist.y_test[:200])
-
-
-def max_weight_difference(a, b) -> float:
-    """Largest absolute difference between two models' weights."""
-    return max(float(np.max(np.abs(x - y))) for x, y in zip(a.get_weights(), b.get_weights()))

@@ -12,10 +12,10 @@ def mirrored() -> dict:
     """2 replicas against one device, on the same global batches, for every training path."""
     import toolkit as tk
 
-    strategy = tk.distribute.get_strategy(cpu_replicas=2, verbose=False)
+    strategy = tk.distribute.get_strategy(cpu_replicas=2)
     import keras
 
-    from tests.conftest import max_weight_difference
+    from tests.helpers import max_weight_difference
 
     tk.seed_everything(0)
     data = tk.load_mnist("subset")
@@ -86,8 +86,8 @@ def too_late() -> dict:
 
     tf.constant(1.0) + 1  # TensorFlow starts here
     try:
-        tk.distribute.get_strategy(cpu_replicas=3, verbose=False)
-    except tk.guards.DistributionSetupError as error:
+        tk.distribute.get_strategy(cpu_replicas=3)
+    except tk.errors.DistributionSetupError as error:
         return {"error": str(error)}
     return {"error": None}
 
@@ -104,7 +104,7 @@ def mwms_fit() -> dict:
     data = tk.load_mnist("subset")
     try:
         tk.fit_batch(model, (data.x_train[:64], data.y_train[:64]), strategy=strategy, verbose=0)
-    except tk.guards.DistributionSetupError as error:
+    except tk.errors.DistributionSetupError as error:
         return {"error": str(error)}
     return {"error": None}
 

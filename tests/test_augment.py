@@ -1,4 +1,4 @@
-"""toolkit.augment: seeded, identity at inference, new every epoch, shape- and range-preserving,
+"""toolkit.data.augment: seeded, identity at inference, new every epoch, shape- and range-preserving,
 the ImageDataGenerator mapping, and the image-folder round trip."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 import toolkit as tk
-from toolkit.augment import AugmentSpec, augment_dataset, augmenter, with_augmentation
+from toolkit.data.augment import AugmentSpec, augment_dataset, augmenter, with_augmentation
 
 EVERYTHING = AugmentSpec(rotation_degrees=20, width_shift=0.1, height_shift=0.1, shear_degrees=10, zoom=0.1,
                          horizontal_flip=True, contrast=0.3, noise_std=0.1)

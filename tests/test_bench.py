@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT, run_python
 
 
 def run_quick(script: str) -> str:
     """Run ``bench/<script> --quick`` and return what it printed."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    run = subprocess.run([sys.executable, str(ROOT / "bench" / script), "--quick"], env=env, capture_output=True,
-                         text=True, timeout=600)
+    run = run_python(str(ROOT / "bench" / script), "--quick")
     assert run.returncode == 0, run.stderr[-3000:]
     return run.stdout
 

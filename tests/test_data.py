@@ -10,7 +10,8 @@ import keras
 import numpy as np
 import pytest
 
-from toolkit import data
+from toolkit.data import mnist as data
+from toolkit.errors import DatasetUnavailableError
 
 
 def test_subset_is_real_balanced_and_scaled(mnist):
@@ -38,13 +39,13 @@ def test_corrupt_subset_is_refused(tmp_path, monkeypatch):
         f.seek(1000)
         f.write(b"\x00\x01\x02")
     monkeypatch.setenv("TOOLKIT_DATA_DIR", str(tmp_path))
-    with pytest.raises(data.DatasetUnavailableError, match="sha256.*git checkout data/"):
+    with pytest.raises(DatasetUnavailableError, match="sha256.*git checkout data/"):
         data.load_mnist("subset")
 
 
 def test_missing_subset_names_the_fix(tmp_path, monkeypatch):
     monkeypatch.setenv("TOOLKIT_DATA_DIR", str(tmp_path))
-    with pytest.raises(data.DatasetUnavailableError, match="build_mnist_subset.py"):
+    with pytest.raises(DatasetUnavailableError, match="build_mnist_subset.py"):
         data.load_mnist("subset")
 
 
@@ -54,16 +55,16 @@ def _offline(*args, **kwargs):
 
 def test_full_offline_names_the_offline_alternative(monkeypatch):
     monkeypatch.setattr(keras.datasets.mnist, "load_data", _offline)
-    with pytest.raises(data.DatasetUnavailableError, match=r'load_mnist\("subset"\)'):
+    with pytest.raises(DatasetUnavailableError, match=r'load_mnist\("subset"\)'):
         data.load_mnist("full")
 
 
-def test_auto_falls_back_to_subset_with_one_line(monkeypatch, capsys):
+def test_auto_falls_back_to_subset_with_one_warning(monkeypatch):
     monkeypatch.setattr(keras.datasets.mnist, "load_data", _offline)
-    loaded = data.load_mnist("auto")
+    with pytest.warns(UserWarning) as warned:
+        loaded = data.load_mnist("auto")
     assert loaded.source == "subset"
-    out = capsys.readouterr().out
-    assert out.count("\n") == 1 and "subset" in out
+    assert len(warned) == 1 and "subset" in str(warned[0].message)
 
 
 def test_unknown_source_is_rejected():

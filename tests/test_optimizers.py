@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import toolkit as tk
-from tests.conftest import max_weight_difference
-from toolkit import optimizers as ours
+from tests.helpers import max_weight_difference
+from toolkit import optim as ours
 
 GRADS = np.array([1.0, 6.0, 7.0, 2.0], np.float32)
 START = [1.0, 2.0, 3.0, 4.0]
@@ -143,7 +143,7 @@ def test_checkpoints_restore_their_slots(tmp_path, mnist):
     tk.train_online(state_model, (mnist.x_train[:100], mnist.y_train[:100]), optimizer=optimizer,
                     checkpoint_dir=str(tmp_path), verbose=0)
     fresh = ours.Adam(1e-3)
-    tk.checkpoints.TrainingState(tmp_path, tk.models.mlp(seed=5), fresh).restore()
+    tk.training.TrainingState(tmp_path, tk.models.mlp(seed=5), fresh).restore()
     assert int(fresh.iterations) == 100
     np.testing.assert_allclose(fresh.m[0].numpy(), optimizer.m[0].numpy())
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import toolkit as tk
-from toolkit import schedules
+from toolkit.optim import schedules
 
 
 def rates(schedule, steps):
@@ -57,7 +57,7 @@ def test_schedules_survive_saving_with_the_optimizer(tmp_path, mnist):
 def test_a_schedule_drives_the_compiled_online_loop_without_retracing(mnist):
     schedule = schedules.OneCycle(0.05, total_steps=600)
     optimizer = keras.optimizers.SGD(schedule)
-    stepper = tk.engine.TapeStepper(tk.models.mlp(), optimizer, tk.default_loss())
+    stepper = tk.training.TapeStepper(tk.models.mlp(), optimizer, tk.default_loss())
     for start in range(0, 600, 200):
         stepper.run(mnist.x_train[start:start + 200], mnist.y_train[start:start + 200], 1, steps_per_chunk=200)
     assert stepper.run_chunk.experimental_get_tracing_count() == 1

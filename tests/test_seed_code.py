@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 import toolkit as tk
-from toolkit.guards import InputShapeError, LogitsMismatchError
+from toolkit.errors import InputShapeError, LogitsMismatchError
 
 
 def seed_model() -> keras.Model:

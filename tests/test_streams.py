@@ -1,4 +1,4 @@
-"""toolkit.streams: seeded, replayable streams from arrays, generators and datasets, with drift."""
+"""toolkit.data.streams: seeded, replayable streams from arrays, generators and datasets, with drift."""
 
 from __future__ import annotations
 

@@ -12,9 +12,8 @@ from toolkit import transfer
 
 
 @pytest.fixture(scope="module")
-def digits():
-    data = tk.load_mnist("subset")
-    return data.x_train[..., None], data.y_train
+def digits(mnist):
+    return mnist.x_train[..., None], mnist.y_train
 
 
 def test_select_classes_keeps_only_those_classes_and_relabels_them_in_order(digits):

@@ -11,13 +11,13 @@ import pytest
 
 import toolkit as tk
 from toolkit import tuning
+from toolkit.viz import format_table
 
 SPACE = tuning.SearchSpace(learning_rate=(1e-3, 1e-2), batch_size=(64,), width=(16, 32), dropout=(0.0,))
 
 
 @pytest.fixture(scope="module")
-def data():
-    mnist = tk.load_mnist("subset")
+def data(mnist):
     return (mnist.x_train[:400], mnist.y_train[:400]), (mnist.x_test[:200], mnist.y_test[:200])
 
 
@@ -37,7 +37,7 @@ def test_grid_search_trains_every_combination_once_and_ranks_them(data, tmp_path
     assert {row["epochs"] for row in rows} == {2}
     best = tuner.get_best_hyperparameters(1)[0].values
     assert (best["learning_rate"], best["width"]) == (rows[0]["learning_rate"], rows[0]["width"])
-    assert "learning_rate  batch_size  width  dropout  epochs  score" in tuning.format_table(rows)
+    assert "learning_rate  batch_size  width  dropout  epochs  score" in format_table(rows)
 
 
 def test_same_seed_same_search(data, tmp_path):

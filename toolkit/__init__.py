@@ -1,29 +1,52 @@
 """Course toolkit: corrected batch and online training for the Keras 3 training-strategies course.
 
-Notebooks read ``import toolkit as tk`` and then ``tk.train_online(...)``.
+Notebooks read ``import toolkit as tk`` and then ``tk.train_online(...)``. The package is a stack of
+layers, each importing only the ones below it::
+
+    errors < runtime < data < models < evaluation < optim < distributed < training < tuning < viz
+    < course < cli
+
+Importing ``toolkit`` loads nothing heavy and changes no global state: each name below is imported
+the first time it is used (KerasTuner and pyplot only when a search or a plot needs them).
 """
 
-from toolkit import augment, data, distribute, guards, models, optimizers, plots, schedules, streams, transfer, tuning
-from toolkit.batch import fit_batch
-from toolkit.course.frontends import grade
-from toolkit.data import load_mnist
-from toolkit.evaluate import PrequentialScore, default_loss, evaluate, predict_logits, windowed_accuracy
-from toolkit.guards import NonFiniteLossError, TrainingSetupError
-from toolkit.history import RunHistory
-from toolkit.lr_finder import find_lr
-from toolkit.measure import Stopwatch, peak_memory
-from toolkit.minibatch import train_minibatch
-from toolkit.online import train_online
-from toolkit.optimizers import make_optimizer
-from toolkit.runtime import seed_everything, set_cpu_threads
-from toolkit.streams import LabelPermutation, Rotation, Stream
+from __future__ import annotations
 
-__all__ = [
-    "augment", "data", "distribute", "guards", "models", "optimizers", "plots", "schedules", "streams", "transfer",
-    "tuning", "find_lr",
-    "fit_batch", "train_minibatch", "train_online",
-    "load_mnist", "Stream", "LabelPermutation", "Rotation",
-    "evaluate", "predict_logits", "windowed_accuracy", "default_loss", "PrequentialScore", "RunHistory",
-    "grade", "make_optimizer", "seed_everything", "set_cpu_threads", "Stopwatch", "peak_memory",
-    "NonFiniteLossError", "TrainingSetupError",
-]
+import importlib
+
+# Sub-modules by the names the chapters use, then the names each module lends the package.
+_MODULES = {
+    "errors": "toolkit.errors", "runtime": "toolkit.runtime", "data": "toolkit.data", "augment": "toolkit.data.augment",
+    "streams": "toolkit.data.streams", "models": "toolkit.models", "transfer": "toolkit.models.transfer",
+    "evaluation": "toolkit.evaluation", "optim": "toolkit.optim", "optimizers": "toolkit.optim",
+    "schedules": "toolkit.optim.schedules", "distributed": "toolkit.distributed", "distribute": "toolkit.distributed",
+    "training": "toolkit.training", "tuning": "toolkit.tuning", "viz": "toolkit.viz", "plots": "toolkit.viz",
+    "course": "toolkit.course",
+}
+_NAMES = {
+    "toolkit.runtime": ("seed_everything", "set_cpu_threads", "Stopwatch", "peak_memory"),
+    "toolkit.data": ("load_mnist", "Stream", "LabelPermutation", "Rotation"),
+    "toolkit.evaluation": ("evaluate", "predict_logits", "windowed_accuracy", "default_loss", "PrequentialScore"),
+    "toolkit.optim": ("make_optimizer",),
+    "toolkit.training": ("fit_batch", "train_minibatch", "train_online", "find_lr", "RunHistory"),
+    "toolkit.errors": ("NonFiniteLossError", "TrainingSetupError"),
+    "toolkit.course.frontends": ("grade",),
+}
+_EXPORTS = {name: (module, None) for name, module in _MODULES.items()} | {
+    name: (module, name) for module, names in _NAMES.items() for name in names}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'toolkit' has no attribute {name!r}")
+    module, attribute = _EXPORTS[name]
+    value = importlib.import_module(module)
+    if attribute is not None:
+        value = getattr(value, attribute)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -1,9 +1,20 @@
-"""Process-wide TensorFlow settings: seeds, determinism and CPU threads (chapters 1-6)."""
+"""Process-wide TensorFlow settings and fair measurements: seeds, determinism, CPU threads, a pausable
+stopwatch and peak memory (chapters 1-6).
+
+Importing the toolkit changes none of these; each function changes only what its name says.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
 import keras
 import tensorflow as tf
+
+from toolkit.errors import RuntimeConfigurationError
 
 
 def seed_everything(seed: int = 0, *, deterministic: bool = True) -> None:
@@ -20,17 +31,68 @@ def seed_everything(seed: int = 0, *, deterministic: bool = True) -> None:
 def set_cpu_threads(intra_op: int, inter_op: int | None = None) -> None:
     """Set TensorFlow's CPU thread pools; call it before TensorFlow runs its first op (chapter 1).
 
-    One intra-op thread roughly doubles per-sample online training on a 2-core CPU, because
-    handing microsecond-sized ops between threads costs more than it saves; large batches and
-    convolutions lose some speed. Measure both (``bench/online_throughput.py`` does).
+    Per-sample work runs faster with fewer intra-op threads, because handing microsecond-sized ops
+    between threads costs more than it saves; large batches and convolutions lose speed. The
+    toolkit's loops already choose the threads of their own compiled steps (``bench/online_throughput.py``).
     """
     try:
         tf.config.threading.set_intra_op_parallelism_threads(intra_op)
         if inter_op is not None:
             tf.config.threading.set_inter_op_parallelism_threads(inter_op)
     except RuntimeError as error:
-        raise RuntimeError(
+        raise RuntimeConfigurationError(
             "TensorFlow's thread pools are fixed once it has run an op. Call tk.set_cpu_threads(...) "
             "right after `import toolkit as tk`, before loading data or building models (in a notebook: "
             "restart the kernel first)."
         ) from error
+
+
+class Stopwatch:
+    """A pausable timer: ``with watch.running(): ...`` counts only the time inside."""
+
+    def __init__(self, elapsed: float = 0.0):
+        self.elapsed = elapsed
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        """Count the time spent inside the ``with`` block."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.elapsed += time.perf_counter() - start
+
+
+def compute_device() -> str:
+    """The device TensorFlow computes on by default: the first GPU, else the CPU."""
+    return "GPU:0" if tf.config.list_logical_devices("GPU") else "CPU:0"
+
+
+@dataclass
+class PeakMemory:
+    """Peak bytes TensorFlow's allocator held on ``device`` while the block ran, above what it
+    already held when the block started."""
+
+    device: str
+    peak_bytes: int = 0
+
+    @property
+    def mib(self) -> float:
+        """The peak in MiB."""
+        return self.peak_bytes / 2**20
+
+
+@contextmanager
+def peak_memory(device: str | None = None) -> Iterator[PeakMemory]:
+    """Measure TensorFlow's peak tensor memory in a block (CPU or GPU allocator statistics).
+
+    It counts tensors created in the block (weights, batches, activations, a data set converted
+    to a tensor), not NumPy arrays held by Python. Used by ``compare`` and chapter 1.
+    """
+    result = PeakMemory(device or compute_device())
+    tf.config.experimental.reset_memory_stats(result.device)
+    held_before = tf.config.experimental.get_memory_info(result.device)["current"]
+    try:
+        yield result
+    finally:
+        result.peak_bytes = int(tf.config.experimental.get_memory_info(result.device)["peak"] - held_before)

@@ -19,18 +19,14 @@ from pathlib import Path
 
 import keras
 import keras_tuner as kt
-import matplotlib.pyplot as plt
 import numpy as np
 
-from toolkit import models
-from toolkit.batch import fit_batch
+from toolkit.errors import ArgumentError, TuningError
+from toolkit.models import zoo
+from toolkit.training.fit import fit_batch
 
 TUNERS = {"grid": kt.GridSearch, "random": kt.RandomSearch, "hyperband": kt.Hyperband}
 HYPERBAND_KEYS = ("tuner/epochs", "tuner/initial_epoch", "tuner/bracket", "tuner/round", "tuner/trial_id")
-
-
-class TuningError(RuntimeError):
-    """One or more trials of a search failed, so its best result is not to be trusted."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +70,7 @@ class MLPHyperModel(kt.HyperModel):
         choices = self.space.choices()
         hp.Choice("learning_rate", choices["learning_rate"])
         hp.Choice("batch_size", choices["batch_size"])
-        return models.mlp(self.input_shape, hidden=(hp.Choice("width", choices["width"]),),
+        return zoo.mlp(self.input_shape, hidden=(hp.Choice("width", choices["width"]),),
                           num_classes=self.num_classes, dropout=hp.Choice("dropout", choices["dropout"]),
                           seed=self.seed)
 
@@ -95,13 +91,13 @@ def make_tuner(kind: str, hypermodel: kt.HyperModel, directory: str | Path, *, o
     ``max_epochs`` and ``factor`` shape Hyperband's brackets. Used in chapter 5.
     """
     if kind not in TUNERS:
-        raise ValueError(f"Unknown tuner {kind!r}: choose one of {sorted(TUNERS)}.")
+        raise ArgumentError(f"Unknown tuner {kind!r}: choose one of {sorted(TUNERS)}.")
     common = {"objective": objective, "seed": seed, "directory": str(directory),
               "project_name": project_name or kind, "overwrite": overwrite}
     if kind == "hyperband":
         return kt.Hyperband(hypermodel, max_epochs=max_epochs, factor=factor, **common)
     if kind == "random" and max_trials is None:
-        raise ValueError("Random search needs max_trials: how many random combinations to train.")
+        raise ArgumentError("Random search needs max_trials: how many random combinations to train.")
     return TUNERS[kind](hypermodel, max_trials=max_trials, **common)
 
 
@@ -167,24 +163,19 @@ def results_table(tuner: kt.Tuner, epochs: int) -> list[dict]:
                   reverse=reverse)
 
 
-def format_table(rows: list[dict], limit: int | None = None) -> str:
-    """The results table as aligned text (scores to 3 decimals), best first (chapter 5)."""
-    if not rows:
-        return "(no trials)"
-    keys = list(rows[0])
-    shown = rows[:limit]
-    cells = [[f"{row[k]:.3f}" if k == "score" else f"{row[k]:g}" if isinstance(row[k], float) else str(row[k])
-              for k in keys] for row in shown]
-    widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
-    lines = ["  ".join(k.rjust(w) for k, w in zip(keys, widths))]
-    lines += ["  ".join(c.rjust(w) for c, w in zip(cell_row, widths)) for cell_row in cells]
-    return "\n".join(lines)
+def _axes(ax):
+    """``ax``, or pyplot's current axes (pyplot is imported only when a plot is drawn)."""
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        ax = plt.gca()
+    return ax
 
 
-def plot_results(tables: dict[str, list[dict]], x: str = "learning_rate", ax: plt.Axes | None = None) -> plt.Axes:
+def plot_results(tables: dict[str, list[dict]], x: str = "learning_rate", ax=None):
     """Score of every trial against one hyperparameter, one colour per search, each search nudged
     sideways so equal values stay visible; marker size grows with the trial's epochs (chapter 5)."""
-    ax = ax or plt.gca()
+    ax = _axes(ax)
     for k, (name, rows) in enumerate(tables.items()):
         nudge = 1 + 0.06 * (k - (len(tables) - 1) / 2)  # multiplicative: works on log axes
         ax.scatter([row[x] * nudge for row in rows], [row["score"] for row in rows], alpha=0.7,
@@ -200,10 +191,10 @@ def plot_results(tables: dict[str, list[dict]], x: str = "learning_rate", ax: pl
     return ax
 
 
-def plot_budget(tables: dict[str, list[dict]], ax: plt.Axes | None = None) -> plt.Axes:
+def plot_budget(tables: dict[str, list[dict]], ax=None):
     """Best score found so far against the epochs of training spent, in trial order, one line per search
     (chapter 5): which search finds a good model for the least training."""
-    ax = ax or plt.gca()
+    ax = _axes(ax)
     for name, rows in tables.items():
         ordered = sorted(rows, key=lambda row: int(row["trial"]))
         ax.step(np.cumsum([row["epochs"] for row in ordered]), np.maximum.accumulate([row["score"] for row in ordered]),

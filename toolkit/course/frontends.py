@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from toolkit.course.grading import CELL_TIMEOUT_S, Verdict, grade_submission
-from toolkit.course.submission import SubmissionError
+from toolkit.errors import SubmissionError
 
 
 def open_notebook() -> Mapping | Path:

@@ -34,7 +34,7 @@ import nbformat
 
 from toolkit.course import notebooks, submission
 from toolkit.course.nbval_plugin import RESULTS_ENV
-from toolkit.course.submission import SubmissionError
+from toolkit.errors import GradingError, SubmissionError
 
 CELL_TIMEOUT_S = 240
 NOTEBOOK_TIMEOUT_S = 1800
@@ -164,7 +164,7 @@ def run_notebook(nb: nbformat.NotebookNode, *, cell_timeout: float, timeout: flo
                 record = json.loads(line)
                 outcomes[record["cell"]] = CellOutcome(record["passed"], record["reason"], record["skipped"])
     if not outcomes and finished:
-        raise RuntimeError(f"nbval ran no cell of the notebook; its output ends with:\n{log[-3000:]}")
+        raise GradingError(f"nbval ran no cell of the notebook; its output ends with:\n{log[-3000:]}")
     for cell in range(total):
         outcomes.setdefault(cell, CellOutcome(False, f"not run: the notebook ran past its {timeout:g} s limit"
                                               if not finished else "not run"))

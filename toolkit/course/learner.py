@@ -16,6 +16,7 @@ from pathlib import Path
 import nbformat
 
 from toolkit.course import notebooks
+from toolkit.errors import ArgumentError
 
 SOLUTION = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION\n(?P<body>.*?)^[ \t]*### END SOLUTION[ \t]*\n?",
                       re.MULTILINE | re.DOTALL)
@@ -37,7 +38,7 @@ def stub(cell_source: str) -> str:
 
     replaced, count = SOLUTION.subn(replace, cell_source)
     if not count:
-        raise ValueError(f"{label} has no ### BEGIN SOLUTION / ### END SOLUTION block.")
+        raise ArgumentError(f"{label} has no ### BEGIN SOLUTION / ### END SOLUTION block.")
     return replaced
 
 

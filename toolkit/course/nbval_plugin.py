@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from queue import Empty
 
+from toolkit.errors import KernelDiedError
+
 SANITIZE_FILE = Path(__file__).with_name("nbval_sanitize.cfg")
 NOT_COMPARED = ("stderr", "image/png", "image/jpeg", "image/svg+xml", "text/html")
 CELL_TIMEOUT_S = 600
@@ -34,11 +36,8 @@ CELL = re.compile(r"::Cell (\d+)$")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-class KernelDiedError(RuntimeError):
-    """The notebook's kernel process ended while a cell was running."""
-
-
 def pytest_configure(config):
+    """Default to the course's sanitize file, this Python's kernel and the course's cell time limit."""
     option = config.option
     if hasattr(option, "nbval_sanitize_with") and option.nbval_sanitize_with is None:
         option.nbval_sanitize_with = str(SANITIZE_FILE)
@@ -76,6 +75,7 @@ def _watch_for_kernel_death() -> None:
 
 
 def pytest_collectstart(collector):
+    """Leave stderr, images and HTML out of every notebook's output comparison."""
     path = getattr(collector, "path", None)  # nbval still uses the legacy fspath; pytest gives both
     if path is not None and path.suffix == ".ipynb" and hasattr(collector, "skip_compare"):
         collector.skip_compare = tuple(collector.skip_compare) + NOT_COMPARED
@@ -113,6 +113,7 @@ def _first_difference(expected: str, got: str) -> str:
 
 
 def pytest_runtest_logreport(report):
+    """Append each cell's outcome to the results file, when grading asked for one."""
     results = os.environ.get(RESULTS_ENV)
     found = CELL.search(report.nodeid)
     if not results or not found or (report.when != "call" and report.passed):

@@ -24,13 +24,10 @@ from pathlib import Path
 import nbformat
 
 from toolkit.course import notebooks
+from toolkit.errors import SubmissionError
 
 BADGE_PATH = re.compile(r"colab\.research\.google\.com/github/[^\s\"']*?/(\d\d_[\w-]+)\.ipynb")
 CHAPTER_NUMBER = re.compile(r"^# Chapter (\d+)\b")
-
-
-class SubmissionError(ValueError):
-    """The submission cannot be graded as it is: the message names the problem and the fix."""
 
 
 def key_dir() -> Path:

@@ -1,0 +1,71 @@
+"""One worker of a multi-worker job: ``python -m toolkit.cli.worker`` (chapter 4).
+
+``python -m toolkit distribute --workers N`` starts N of these, each with its own ``TF_CONFIG``.
+Every worker builds the same ``MultiWorkerMirroredStrategy``, reads the same seeded data and
+trains the seed's MLP with ``tk.train_minibatch(strategy=...)``; ``--api fit`` tries Keras's
+``model.fit`` instead, which fails under this strategy on TF 2.21 / Keras 3.15. Checkpoints go
+to ``OUT/checkpoints`` every epoch; the chief writes ``OUT/weights.npz`` and ``OUT/history.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+
+def parser() -> argparse.ArgumentParser:
+    """The worker's arguments (the launcher passes them through)."""
+    p = argparse.ArgumentParser(prog="python -m toolkit.cli.worker", description=__doc__)
+    p.add_argument("--out", required=True, help="folder for checkpoints, weights and history")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=64, help="global batch, split among all workers")
+    p.add_argument("--learning-rate", type=float, default=0.05)
+    p.add_argument("--samples", type=int, default=4000, help="training digits to use (of the embedded subset)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
+    p.add_argument("--api", choices=["custom", "fit"], default="custom",
+                   help="custom: tk.train_minibatch (works); fit: Keras's model.fit (fails under this strategy)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Join the job's MultiWorkerMirroredStrategy, train, save checkpoints, and (the chief) the results."""
+    args = parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from toolkit.distributed.strategy import multi_worker_strategy, writes_checkpoints
+
+    strategy = multi_worker_strategy()  # first: MultiWorkerMirroredStrategy must exist before other TF work
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    import toolkit as tk
+
+    tk.seed_everything(args.seed)
+    data = tk.load_mnist("subset")
+    x, y = data.x_train[: args.samples], data.y_train[: args.samples]
+    with strategy.scope():
+        model = tk.models.mlp(seed=args.seed)
+        optimizer = keras.optimizers.SGD(args.learning_rate)
+    chief = writes_checkpoints(strategy)
+    if args.api == "fit":  # TF 2.21 / Keras 3.15: fails with "Attempt to convert a value (PerReplica...)"
+        model.compile(optimizer, tk.default_loss())
+        model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(args.batch_size), epochs=args.epochs, verbose=2)
+        return
+    history = tk.train_minibatch(model, (x, y), optimizer=optimizer, epochs=args.epochs, batch_size=args.batch_size,
+                                 seed=args.seed, validation_data=(data.x_test, data.y_test), strategy=strategy,
+                                 checkpoint_dir=str(Path(args.out) / "checkpoints"), resume=args.resume,
+                                 verbose=0)
+    rows = history.history
+    for epoch, loss, accuracy in zip(rows["epoch"], rows["loss"], rows["val_accuracy"]):
+        print(f"epoch {epoch:.0f}: training loss {loss:.4f}, test accuracy {accuracy:.4f}", flush=True)
+    if chief:
+        np.savez(Path(args.out) / "weights.npz", *model.get_weights())
+        (Path(args.out) / "history.json").write_text(json.dumps(rows))
+        print(f"{strategy.num_replicas_in_sync} replicas; wrote weights.npz and history.json to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

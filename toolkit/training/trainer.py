@@ -1,0 +1,118 @@
+"""The one loop behind ``train_minibatch`` and ``train_online`` (chapter 1).
+
+As in Keras's ``trainers/``, the adapter owns the inputs (``toolkit.training.adapters``), the
+stepper owns the compiled steps (``toolkit.training.stepper``), and the trainer owns the windows,
+the callbacks and distribution. A *window* is an epoch of the mini-batch loop, or ``log_every``
+samples of the online loop. After each window the trainer hands a row of metrics to every callback
+as an epoch's logs: the history, the progress bar, the checkpoints, and any
+``keras.callbacks.Callback`` of the user's (``TensorBoard``, ``CSVLogger``, ``EarlyStopping``, ...).
+A callback that sets ``model.stop_training`` ends the run after the current window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+
+from toolkit.errors import NonFiniteLossError
+from toolkit.evaluation.losses import check_labels
+from toolkit.evaluation.metrics import validation_row
+from toolkit.evaluation.prequential import PrequentialScore
+from toolkit.runtime import Stopwatch
+from toolkit.training.adapters import Chunk
+from toolkit.training.callbacks import ProgressBar, learning_rate_of, non_finite_message
+from toolkit.training.checkpoints import SaveState
+from toolkit.training.history import RunHistory
+from toolkit.training.stepper import TapeStepper
+
+
+@dataclass
+class Window:
+    """The chunks of one window, and the row fields known before it runs (``epoch``, ``samples``)."""
+
+    index: int
+    chunks: Iterable[Chunk]
+    fields: dict = field(default_factory=dict)
+
+
+@dataclass
+class RunState:
+    """What a run carries from window to window, and saves in its checkpoints."""
+
+    history: RunHistory
+    score: PrequentialScore
+    updates: int = 0
+    watch: Stopwatch = field(default_factory=Stopwatch)
+
+    @classmethod
+    def restored(cls, log: dict, params: dict) -> RunState:
+        """The state an earlier run saved (``log`` from ``TrainingState.restore``), or a fresh one."""
+        history = RunHistory(log.get("history", {}), params=params)
+        watch = Stopwatch(history.last("time") if history.rows else 0.0)
+        return cls(history, PrequentialScore.from_state(log.get("score", {})), int(log.get("updates", 0)), watch)
+
+    def log(self) -> dict:
+        """The JSON log a checkpoint stores."""
+        return {"history": self.history.history, "score": self.score.state(), "updates": self.updates}
+
+
+@dataclass
+class Trainer:
+    """Runs windows of chunks through a stepper and reports each window to the callbacks."""
+
+    model: keras.Model
+    optimizer: keras.optimizers.Optimizer
+    stepper: TapeStepper
+    loss: object
+    batch_size: int
+    steps_per_chunk: int
+    report: Callable[[PrequentialScore], dict]
+    validation_data: tuple | None = None
+
+    def learn(self, chunk: Chunk, run: RunState, checkpoint: str | None) -> np.ndarray:
+        """One compiled call on a chunk; raises ``NonFiniteLossError`` naming the sample that stopped it."""
+        check_labels(chunk.y, self.model, self.loss)
+        with run.watch.running():
+            result = self.stepper.run(chunk.x, chunk.y, self.batch_size, steps_per_chunk=self.steps_per_chunk,
+                                      mask=chunk.mask, x_pred=chunk.x_pred, y_pred=chunk.y_pred)
+        if not result.finite:
+            first = (result.steps - 1) * self.batch_size  # the micro-batch that stopped the run
+            losses, ids = result.loss[first:], chunk.ids[first:]
+            bad = np.flatnonzero(~np.isfinite(losses))
+            what = (f"The loss became {losses[bad[0]]} at {chunk.where.format(int(ids[bad[0]]))}" if len(bad) else
+                    "A gradient became NaN/inf (the loss stayed finite) at the batch starting at "
+                    f"{chunk.where.format(int(ids[0]))}")
+            raise NonFiniteLossError(non_finite_message(what, run.updates + result.updates,
+                                                        learning_rate_of(self.optimizer), checkpoint))
+        run.updates += result.updates
+        run.score.update(result.loss, result.correct)
+        return result.loss
+
+    def run(self, windows: Iterable[Window], run: RunState, *, callbacks: Sequence[keras.callbacks.Callback] = (),
+            progress: ProgressBar | None = None, saver: SaveState | None = None) -> RunHistory:
+        """Train window by window, calling the callbacks as ``fit`` does; returns the run's history."""
+        if getattr(self.model, "optimizer", None) is None:
+            self.model.optimizer = self.optimizer  # callbacks such as TensorBoard read model.optimizer
+        listed = [run.history, *(c for c in (progress, saver) if c is not None), *callbacks]
+        hooks = keras.callbacks.CallbackList(listed, model=self.model, **run.history.params)
+        self.model.stop_training = False
+        checkpoint = saver.state.latest if saver else None
+        hooks.on_train_begin()
+        for window in windows:
+            hooks.on_epoch_begin(window.index)
+            for step, chunk in enumerate(window.chunks):
+                hooks.on_train_batch_begin(step)
+                losses = self.learn(chunk, run, checkpoint)
+                hooks.on_train_batch_end(step, {"loss": float(np.mean(losses))})
+            row = {**window.fields, "updates": run.updates, "time": run.watch.elapsed, **self.report(run.score),
+                   **validation_row(self.model, self.validation_data, self.loss)}
+            run.score.close_window()
+            hooks.on_epoch_end(window.index, row)
+            checkpoint = saver.state.latest if saver else None
+            if self.model.stop_training:
+                break
+        hooks.on_train_end()
+        return run.history
