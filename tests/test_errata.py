@@ -76,3 +76,18 @@ def test_every_entry_points_at_places_that_exist(rid, column):
             assert (notebooks.ROOT / path).exists(), f"{rid}: {path} does not exist"
             found_any = True
     assert found_any, f"{rid} names no place where it is demonstrated"
+
+
+DOCUMENTS = ["README.md", *sorted(f"chapters/{p.name}" for p in (notebooks.ROOT / "chapters").glob("0*.ipynb"))]
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_tests_and_files_named_in_the_readme_and_chapters_exist(document):
+    """A renamed test or module must not leave a chapter or the README pointing at nothing."""
+    text = (notebooks.ROOT / document).read_text(encoding="utf-8")
+    for test_file, name in re.findall(r"(tests/\w+\.py)::(\w+)", text):
+        path = notebooks.ROOT / test_file
+        source = path.read_text(encoding="utf-8") if path.exists() else ""
+        assert f"def {name}(" in source, f"{document} names {test_file}::{name}, which does not exist"
+    for file in re.findall(r"(?:toolkit|bench|tests|data)/[\w/]+\.(?:py|md|cfg)", text):
+        assert (notebooks.ROOT / file).exists(), f"{document} names {file}, which does not exist"

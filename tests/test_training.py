@@ -101,6 +101,47 @@ def test_label_delay_predicts_with_labels_still_in_flight(small):
         tk.train_online(model, (x, y), batch_size=4, label_delay=6, verbose=0)
 
 
+class _Listening(keras.callbacks.Callback):
+    """A user's callback: the trainer must assume it reads the model after every window."""
+
+
+@pytest.mark.parametrize("options", [{}, {"label_delay": 20}, {"batch_size": 4}],
+                         ids=["plain", "label delay", "batch 4"])
+def test_log_windows_learned_in_one_call_report_as_if_learned_apart(small, options):
+    """Without a validation set, checkpoints or a user's callback, windows share compiled calls; every
+    row, and the weights, are what separate calls give (times aside)."""
+    (x, y), _ = small
+    together, apart = twin_models(seed=6)
+    rows = [tk.train_online(model, tk.Stream.from_arrays(x, y, shuffle=False), log_every=40, verbose=0,
+                            optimizer=keras.optimizers.SGD(0.05), callbacks=callbacks, **options).history
+            for model, callbacks in ((together, []), (apart, [_Listening()]))]
+    assert len(rows[0]["samples"]) == 15
+    for key in rows[0]:
+        if key != "time":
+            assert rows[0][key] == pytest.approx(rows[1][key], rel=1e-6, abs=1e-9), key
+    assert max_weight_difference(together, apart) < 1e-6
+    assert rows[0]["time"] == sorted(rows[0]["time"]) and rows[0]["time"][0] > 0
+
+
+def test_a_nan_inside_windows_learned_together_names_its_sample(small):
+    (x, y), _ = small
+    x = x.copy()
+    x[150] = 2.0  # finite, so the input guard lets it through; sqrt(1.5 - 2) makes the loss NaN
+    model = keras.Sequential([keras.Input((28, 28)), keras.layers.Lambda(lambda t: keras.ops.sqrt(1.5 - t)),
+                              keras.layers.Flatten(), keras.layers.Dense(10)])
+    with pytest.raises(tk.errors.NonFiniteLossError, match=r"sample 150 of the stream \(update 151\)"):
+        tk.train_online(model, tk.Stream.from_arrays(x, y, shuffle=False), log_every=50, verbose=0,
+                        optimizer=keras.optimizers.SGD(1e-4))
+
+
+def test_the_checked_replay_compiles_only_when_a_nan_needs_it(small):
+    (x, y), _ = small
+    stepper = tk.training.TapeStepper(tk.models.mlp(), keras.optimizers.SGD(0.01), tk.default_loss())
+    stepper.run(x, y, 1, steps_per_chunk=600)
+    assert stepper.run_chunk.experimental_get_tracing_count() == 1
+    assert stepper.run_checked_chunk.experimental_get_tracing_count() == 0
+
+
 def test_the_compiled_step_traces_once_whatever_the_learning_rate(small):
     (x, y), _ = small
     model = tk.models.mlp()
@@ -220,11 +261,14 @@ def test_gradient_accumulation_equals_one_large_batch(mnist):
 
 
 def test_auto_jit_uses_xla_where_it_helps_on_this_cpu():
-    """XLA for dense models; not for augmentation layers (unsupported) or, on a CPU, convolutions (slow)."""
-    def stepper(model):
-        return tk.training.TapeStepper(model, keras.optimizers.SGD(0.01), tk.default_loss())
+    """XLA for dense models; not for augmentation layers (unsupported) or, on a CPU, convolutions (slow)
+    and steps big enough that XLA's compile does not pay."""
+    def stepper(model, batch_size=None):
+        return tk.training.TapeStepper(model, keras.optimizers.SGD(0.01), tk.default_loss(), batch_size=batch_size)
 
     assert stepper(tk.models.mlp()).jit_compile is True
+    assert stepper(tk.models.mlp(), batch_size=32).jit_compile is True
+    assert stepper(tk.models.mlp(), batch_size=256).jit_compile is False  # big steps: the plain graph is as fast
     assert stepper(tk.models.cnn()).jit_compile is False
     augmented = tk.augment.with_augmentation(tk.models.mlp(), tk.augment.AugmentSpec(rotation_degrees=10))
     assert stepper(augmented).jit_compile is False
@@ -255,4 +299,4 @@ def test_auto_jit_falls_back_when_xla_refuses_the_graph(small):
     assert stepper.jit_compile is True
     with pytest.warns(UserWarning, match="running without XLA"):
         result = stepper.run(small[0][0][..., None], small[0][1], 1, steps_per_chunk=600)
-    assert stepper.jit_compile is False and result.updates == 600
+    assert stepper.jit_compile is False and result.total_updates == 600

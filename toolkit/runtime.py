@@ -31,9 +31,10 @@ def seed_everything(seed: int = 0, *, deterministic: bool = True) -> None:
 def set_cpu_threads(intra_op: int, inter_op: int | None = None) -> None:
     """Set TensorFlow's CPU thread pools; call it before TensorFlow runs its first op (chapter 1).
 
-    Per-sample work runs faster with fewer intra-op threads, because handing microsecond-sized ops
-    between threads costs more than it saves; large batches and convolutions lose speed. The
-    toolkit's loops already choose the threads of their own compiled steps (``bench/online_throughput.py``).
+    The pools are process-wide and fixed once TensorFlow has started. One intra-op thread makes
+    per-sample SGD faster (XLA's CPU runtime no longer hands each step's microsecond-sized ops to a
+    second thread) but costs large batches and convolutions a third of their speed, so the toolkit
+    never sets it for you; ``bench/online_throughput.py`` reports it as a best case.
     """
     try:
         tf.config.threading.set_intra_op_parallelism_threads(intra_op)

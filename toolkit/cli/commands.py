@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--dataset", choices=["auto", "subset", "full"], default="subset",
                          help="subset: the 5,000 digits shipped in data/ (offline); full: keras.datasets.mnist")
     compare.add_argument("--cpu-threads", type=int, default=None,
-                         help="TensorFlow intra-op threads (1 makes per-sample training about 2x faster on a CPU)")
+                         help="TensorFlow intra-op threads (1 speeds per-sample training a little on a CPU and "
+                              "slows large batches; see README, Speed)")
     compare.add_argument("--quiet", action="store_true", help="print only the final table")
     compare.set_defaults(run=_compare)
 

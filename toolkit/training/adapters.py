@@ -7,7 +7,7 @@ and the checks on every chunk. Each chunk carries the ids of its samples, so an 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,3 +57,19 @@ def stream_chunks(stream: Stream, start: int, total: int, *, chunk: int, label_d
         else:
             yield Chunk(x, block.y[:n], ids, "sample {} of the stream")
         position += n
+
+
+def merge(chunks: Sequence[Chunk]) -> Chunk:
+    """Consecutive chunks of one stream as one chunk (for one compiled call)."""
+    if len(chunks) == 1:
+        return chunks[0]
+
+    def joined(name: str, default=None) -> np.ndarray | None:
+        parts = [getattr(c, name) for c in chunks]
+        if all(p is None for p in parts):
+            return None
+        return np.concatenate([default(c) if p is None else p for c, p in zip(chunks, parts)])
+
+    return Chunk(joined("x"), joined("y"), joined("ids"), chunks[0].where,
+                 mask=joined("mask", lambda c: np.ones(len(c.x), np.float32)), x_pred=joined("x_pred", lambda c: c.x),
+                 y_pred=joined("y_pred", lambda c: c.y))

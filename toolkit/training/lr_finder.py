@@ -14,7 +14,7 @@ import numpy as np
 
 from toolkit.models.inspect import clone_with_weights
 from toolkit.training.setup import prepare_run, shaped
-from toolkit.training.stepper import TapeStepper
+from toolkit.training.shared_steps import stepper_for
 
 
 @dataclass
@@ -67,7 +67,7 @@ def find_lr(model: keras.Model, train: tuple[np.ndarray, np.ndarray], *, optimiz
     growth = keras.optimizers.schedules.ExponentialDecay(min_lr, decay_steps=max(steps - 1, 1),
                                                          decay_rate=max_lr / min_lr)
     optimizer, loss = prepare_run(probe, x[:batch_size], y[:batch_size], _with_schedule(optimizer, growth), loss)
-    stepper = TapeStepper(probe, optimizer, loss, prequential=False)
+    stepper = stepper_for(probe, optimizer, loss, prequential=False, batch_size=batch_size)
     order = np.random.default_rng(seed).permutation(np.resize(np.arange(len(x)), steps * batch_size))
     x, y = shaped(x[order], probe), np.asarray(y)[order]
     per_chunk = max(1, 8192 // batch_size)

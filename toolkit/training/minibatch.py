@@ -17,7 +17,7 @@ from toolkit.training.adapters import array_epoch
 from toolkit.training.callbacks import ProgressBar
 from toolkit.training.checkpoints import SaveState, open_state
 from toolkit.training.setup import prepare_run, shaped
-from toolkit.training.stepper import TapeStepper
+from toolkit.training.shared_steps import stepper_for
 from toolkit.training.trainer import RunState, Trainer, Window
 
 CHUNK_SAMPLES = 8192
@@ -46,7 +46,8 @@ def train_minibatch(
     check_finite_inputs(x)
     n = len(x)
     chunk = -(-min(CHUNK_SAMPLES, n) // batch_size) * batch_size  # whole batches; one chunk when the data fit
-    stepper = TapeStepper(model, optimizer, loss, prequential=False, jit_compile=jit_compile, strategy=strategy)
+    stepper = stepper_for(model, optimizer, loss, prequential=False, batch_size=batch_size,
+                          jit_compile=jit_compile, strategy=strategy)
     state, restored = open_state(checkpoint_dir, model, optimizer, resume=resume, strategy=strategy)
     done, log = restored or (0, {})
     run = RunState.restored(log, {"batch_size": batch_size, "epochs": epochs})

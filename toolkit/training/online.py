@@ -20,8 +20,12 @@ from toolkit.training.adapters import stream_chunks
 from toolkit.training.callbacks import ProgressBar
 from toolkit.training.checkpoints import SaveState, open_state
 from toolkit.training.setup import prepare_run, shaped
-from toolkit.training.stepper import TapeStepper
+from toolkit.training.shared_steps import stepper_for
 from toolkit.training.trainer import RunState, Trainer, Window
+
+# Samples per compiled call when log windows can share one (see Trainer.fuse): enough that the call's
+# fixed cost (about 1 ms: launch, state snapshot, Python around it) is a few percent of the work.
+FUSED_SAMPLES = 4096
 
 
 def _stream_total(stream: Stream, max_samples: int | None) -> int:
@@ -51,6 +55,10 @@ def train_online(
     continues from the newest save, and the result equals an uninterrupted run. A NaN/inf loss stops
     before its update with a ``NonFiniteLossError`` naming the sample. With a ``strategy`` (chapter 4),
     each micro-batch of ``batch_size`` is split among the replicas, so it must be a multiple of their number.
+
+    Speed: the compiled step is shared with earlier models of the same architecture
+    (``toolkit.training.shared_steps``), and when nothing reads the model between windows (no
+    validation, checkpoints or callbacks) several windows are learned in one compiled call.
     """
     if label_delay % batch_size:
         raise ArgumentError(f"label_delay ({label_delay}) must be a multiple of batch_size ({batch_size}).")
@@ -59,12 +67,15 @@ def train_online(
     chunk = max(1, log_every // batch_size) * batch_size
     probe_x, probe_y = stream.take(min(chunk, total))
     optimizer, loss = prepare_run(model, probe_x, probe_y, optimizer, loss, strategy)
-    stepper = TapeStepper(model, optimizer, loss, prequential=True, jit_compile=jit_compile, strategy=strategy)
+    stepper = stepper_for(model, optimizer, loss, prequential=True, batch_size=batch_size,
+                          jit_compile=jit_compile, strategy=strategy)
     state, restored = open_state(checkpoint_dir, model, optimizer, resume=resume, strategy=strategy)
     position, log = restored or (0, {})
     run = RunState.restored(log, {"batch_size": batch_size, "label_delay": label_delay, "total": total})
+    # Windows may share a compiled call when nothing reads the model between them.
+    fuse = 0 if validation_data is not None or callbacks or state else max(1, FUSED_SAMPLES // chunk) * chunk
     trainer = Trainer(model, optimizer, stepper, loss, batch_size, chunk // batch_size,
-                      report=lambda score: score.result(), validation_data=validation_data)
+                      report=lambda score: score.result(), validation_data=validation_data, fuse=fuse)
     chunks = stream_chunks(stream, position, total, chunk=chunk, label_delay=label_delay,
                            shape=lambda x: shaped(x, model))
     saver = (SaveState(state, run.log, position_key="samples", every=checkpoint_every, total=total, saved_at=position)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import keras
@@ -32,13 +33,24 @@ from toolkit.errors import ArgumentError
 from toolkit.evaluation.losses import correctness_fn, per_example_loss
 from toolkit.models.inspect import behaves_same_in_training, has_convolutions, supports_xla
 
+# On a CPU, XLA's compile (about half a second) pays off where a step is little work and TensorFlow's
+# per-op overhead dominates. Above this many multiply-adds per step (batch size x trainable parameters)
+# the plain graph runs as fast and compiles 2x sooner (bench/online_throughput.py: the course's MLP at
+# batch 256 is 26 M; per-sample SGD is 0.1 M and batch 32 is 3.3 M).
+XLA_STEP_WORK = 2**23
 
-def xla_by_default(model: keras.Model) -> bool:
+
+def xla_by_default(model: keras.Model, batch_size: int | None = None) -> bool:
     """Whether ``jit_compile="auto"`` compiles with XLA: when every layer supports it (Keras marks
-    those that do not, e.g. image augmentation), except convolutions on a CPU, where XLA convolves
-    far more slowly than TensorFlow's own kernels (57x on the course's CNN, bench/distributed.py)."""
-    on_cpu = not tf.config.list_logical_devices("GPU")
-    return supports_xla(model) and not (on_cpu and has_convolutions(model))
+    those that do not, e.g. image augmentation), except on a CPU for convolutions, where XLA convolves
+    far more slowly than TensorFlow's own kernels (57x on the course's CNN, bench/distributed.py), and
+    for steps of more than ``XLA_STEP_WORK`` multiply-adds."""
+    if not supports_xla(model):
+        return False
+    if tf.config.list_logical_devices("GPU"):
+        return True
+    step_work = (batch_size or 1) * sum(int(np.prod(v.shape)) for v in model.trainable_variables)
+    return not has_convolutions(model) and step_work <= XLA_STEP_WORK
 
 
 @dataclass
@@ -47,15 +59,37 @@ class ChunkResult:
 
     ``loss``/``correct``: the evaluated pass for each processed sample (NaN/absent past a stop);
     ``steps``: micro-batches run (including a stopping one); ``finite``: False if it stopped on a
-    non-finite loss; ``updates``: weight updates made (``optimizer.iterations`` counts one per
-    ``gradient_accumulation_steps`` micro-batches).
+    non-finite loss; ``updates``: weight updates made by the end of each micro-batch, counted from
+    the chunk's start (``optimizer.iterations`` counts one per ``gradient_accumulation_steps``
+    micro-batches), so ``updates[-1]`` is the chunk's total.
     """
 
     loss: np.ndarray
     correct: np.ndarray | None
     steps: int
     finite: bool
-    updates: int
+    updates: np.ndarray
+
+    @property
+    def total_updates(self) -> int:
+        """Weight updates the whole chunk made."""
+        return int(self.updates[-1]) if len(self.updates) else 0
+
+    def split(self, ends: Sequence[int], batch_size: int) -> Iterator[ChunkResult]:
+        """The results of consecutive parts of the chunk, which end at samples ``ends`` (each part
+        whole micro-batches but the last); parts after a stop are left out."""
+        start_sample, start_step, before = 0, 0, 0
+        for end in ends:
+            end_step = min(-(-int(end) // batch_size), self.steps)
+            updates = self.updates[start_step:end_step] - before
+            stopped = not self.finite and end_step == self.steps
+            part = slice(start_sample, int(end))
+            yield ChunkResult(self.loss[part], None if self.correct is None else self.correct[part],
+                              end_step - start_step, not stopped, updates)
+            if stopped:
+                return
+            start_sample, start_step = int(end), end_step
+            before += int(updates[-1]) if len(updates) else 0
 
 
 class TapeStepper:
@@ -64,7 +98,7 @@ class TapeStepper:
     ``prequential=True`` returns each sample's loss/correctness as predicted *before* its
     update in inference mode (online learning); ``False`` returns the training pass's values,
     as ``model.fit`` reports them (mini-batch epochs). ``jit_compile="auto"`` compiles with XLA
-    when it helps (see ``xla_by_default``).
+    when it helps (see ``xla_by_default``; ``batch_size``, if known, sizes the step).
 
     With a ``strategy`` (``tf.distribute``), every micro-batch is a *global* batch: each replica
     takes its slice, the loss is averaged over the whole global batch (so summing the replicas'
@@ -75,7 +109,7 @@ class TapeStepper:
     """
 
     def __init__(self, model: keras.Model, optimizer: keras.optimizers.Optimizer, loss, *,
-                 prequential: bool = True, jit_compile: bool | str = "auto",
+                 prequential: bool = True, jit_compile: bool | str = "auto", batch_size: int | None = None,
                  strategy: tf.distribute.Strategy | None = None):
         self.model, self.optimizer, self.strategy = model, optimizer, strategy
         self.replicas = strategy.num_replicas_in_sync if strategy else 1
@@ -85,7 +119,7 @@ class TapeStepper:
         self.reuse_training_pass = not prequential or behaves_same_in_training(model)
         self._chose_xla = jit_compile == "auto"
         if jit_compile == "auto":
-            jit_compile = xla_by_default(model) and strategy is None
+            jit_compile = xla_by_default(model, batch_size) and strategy is None
         if strategy is not None:
             check_strategy_scope(model, optimizer, strategy)
             jit_compile = False  # the step calls strategy.run, which XLA cannot compile around
@@ -95,13 +129,14 @@ class TapeStepper:
             self._state = [*model.variables, *optimizer.variables]
             self._snapshot = [tf.Variable(tf.zeros_like(v.value), trainable=False) for v in self._state]
         self._compile(jit_compile)
-        self._restore = tf.function(lambda: [v.assign(s) for v, s in zip(self._state, self._snapshot)])
+        self._restore = tf.function(lambda: [v.assign(s) for v, s in zip(self._state, self._snapshot)],
+                                    autograph=False)
 
     def _compile(self, jit_compile: bool) -> None:
         self.jit_compile = jit_compile
-        self.run_chunk = tf.function(self._run_chunk, jit_compile=jit_compile)
+        self.run_chunk = tf.function(self._run_chunk, jit_compile=jit_compile, autograph=False)
         self.run_checked_chunk = tf.function(lambda *a: self._run_chunk(*a, check_gradients=True),
-                                             jit_compile=jit_compile)
+                                             jit_compile=jit_compile, autograph=False)
 
     def _call(self, function, inputs):
         """Run a compiled chunk; if XLA was chosen automatically and refuses the graph (for example
@@ -193,20 +228,23 @@ class TapeStepper:
         size = x.shape[0]
         losses = tf.TensorArray(tf.float32, size=size, element_shape=mask.shape[1:])
         correct = tf.TensorArray(tf.float32, size=size, element_shape=mask.shape[1:])
+        updates = tf.TensorArray(tf.int64, size=size, element_shape=())
+        iterations_before = tf.cast(self.optimizer.iterations, tf.int64)
 
-        def keep_going(i, finite, losses, correct):
+        def keep_going(i, finite, *arrays):
             return tf.logical_and(i < steps, finite)
 
-        def body(i, finite, losses, correct):
+        def body(i, finite, losses, correct, updates):
             xp = None if x_pred is None else x_pred[i]
             yp = None if y_pred is None else y_pred[i]
             step_loss, step_correct, finite = self._step(x[i], y[i], mask[i], xp, yp, check_gradients)
-            return i + 1, finite, losses.write(i, step_loss), correct.write(i, step_correct)
+            made = tf.cast(self.optimizer.iterations, tf.int64) - iterations_before
+            return i + 1, finite, losses.write(i, step_loss), correct.write(i, step_correct), updates.write(i, made)
 
-        steps_run, finite, losses, correct = tf.while_loop(
-            keep_going, body, (tf.constant(0), tf.constant(True), losses, correct))
+        steps_run, finite, losses, correct, updates = tf.while_loop(
+            keep_going, body, (tf.constant(0), tf.constant(True), losses, correct, updates))
         weights_finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in self.variables])
-        return losses.stack(), correct.stack(), steps_run, finite, weights_finite
+        return losses.stack(), correct.stack(), updates.stack(), steps_run, finite, weights_finite
 
     def run(self, x: np.ndarray, y: np.ndarray, batch_size: int, *, steps_per_chunk: int,
             mask: np.ndarray | None = None, x_pred: np.ndarray | None = None,
@@ -228,22 +266,21 @@ class TapeStepper:
         mask = np.ones(n, np.float32) if mask is None else mask.astype(np.float32)
 
         def fold(a: np.ndarray) -> tf.Tensor:
-            padded = np.zeros((capacity, *a.shape[1:]), a.dtype)
-            padded[:n] = a
-            return tf.convert_to_tensor(padded.reshape(steps_per_chunk, batch_size, *a.shape[1:]))
+            if n < capacity:  # pad to the compiled shape
+                a = np.concatenate([a, np.zeros((capacity - n, *a.shape[1:]), a.dtype)])
+            return tf.convert_to_tensor(a.reshape(steps_per_chunk, batch_size, *a.shape[1:]))
 
         inputs = (fold(x), fold(y), fold(mask), tf.constant(-(-n // batch_size)))
         if x_pred is not None:
             inputs += (fold(x_pred), fold(y_pred))
-        iterations_before = int(self.optimizer.iterations.numpy())
-        losses, correct, steps_run, finite, weights_finite = self._call(self.run_chunk, inputs)
+        losses, correct, updates, steps_run, finite, weights_finite = self._call(self.run_chunk, inputs)
         if not weights_finite:  # an applied update was not finite: replay, checking every gradient
             self._restore()
-            losses, correct, steps_run, finite, _ = self._call(self.run_checked_chunk, inputs)
+            losses, correct, updates, steps_run, finite, _ = self._call(self.run_checked_chunk, inputs)
         done = min(int(steps_run) * batch_size, n)
         return ChunkResult(
             loss=losses.numpy().reshape(-1)[:done],
             correct=correct.numpy().reshape(-1)[:done] if self.correct_fn else None,
-            steps=int(steps_run), finite=bool(finite),
-            updates=int(self.optimizer.iterations.numpy()) - iterations_before,
+            steps=int(steps_run), finite=bool(finite), updates=updates.numpy()[:int(steps_run)],
         )
+

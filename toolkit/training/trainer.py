@@ -11,8 +11,9 @@ A callback that sets ``model.stop_training`` ends the run after the current wind
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import keras
 import numpy as np
@@ -22,11 +23,11 @@ from toolkit.evaluation.losses import check_labels
 from toolkit.evaluation.metrics import validation_row
 from toolkit.evaluation.prequential import PrequentialScore
 from toolkit.runtime import Stopwatch
-from toolkit.training.adapters import Chunk
+from toolkit.training.adapters import Chunk, merge
 from toolkit.training.callbacks import ProgressBar, learning_rate_of, non_finite_message
 from toolkit.training.checkpoints import SaveState
 from toolkit.training.history import RunHistory
-from toolkit.training.stepper import TapeStepper
+from toolkit.training.stepper import ChunkResult, TapeStepper
 
 
 @dataclass
@@ -61,7 +62,13 @@ class RunState:
 
 @dataclass
 class Trainer:
-    """Runs windows of chunks through a stepper and reports each window to the callbacks."""
+    """Runs windows of chunks through a stepper and reports each window to the callbacks.
+
+    With ``fuse`` > 0, consecutive one-chunk windows are learned together in compiled calls of up to
+    ``fuse`` samples, then reported one by one exactly as if run apart: the per-sample results carry
+    each window's metrics. Fuse only when nothing reads the model at the end of a window
+    (validation, checkpoints, a user's callbacks), since the model is then one call ahead.
+    """
 
     model: keras.Model
     optimizer: keras.optimizers.Optimizer
@@ -71,13 +78,18 @@ class Trainer:
     steps_per_chunk: int
     report: Callable[[PrequentialScore], dict]
     validation_data: tuple | None = None
+    fuse: int = 0
 
-    def learn(self, chunk: Chunk, run: RunState, checkpoint: str | None) -> np.ndarray:
-        """One compiled call on a chunk; raises ``NonFiniteLossError`` naming the sample that stopped it."""
+    def compute(self, chunk: Chunk, run: RunState, steps: int | None = None) -> ChunkResult:
+        """One compiled call on a chunk (timed as training), of ``steps`` micro-batches (padded)."""
         check_labels(chunk.y, self.model, self.loss)
+        steps = steps or self.steps_per_chunk
         with run.watch.running():
-            result = self.stepper.run(chunk.x, chunk.y, self.batch_size, steps_per_chunk=self.steps_per_chunk,
-                                      mask=chunk.mask, x_pred=chunk.x_pred, y_pred=chunk.y_pred)
+            return self.stepper.run(chunk.x, chunk.y, self.batch_size, steps_per_chunk=steps, mask=chunk.mask,
+                                    x_pred=chunk.x_pred, y_pred=chunk.y_pred)
+
+    def account(self, chunk: Chunk, result: ChunkResult, run: RunState, checkpoint: str | None) -> None:
+        """Add a chunk's results to the run; raises ``NonFiniteLossError`` naming the sample that stopped it."""
         if not result.finite:
             first = (result.steps - 1) * self.batch_size  # the micro-batch that stopped the run
             losses, ids = result.loss[first:], chunk.ids[first:]
@@ -85,11 +97,10 @@ class Trainer:
             what = (f"The loss became {losses[bad[0]]} at {chunk.where.format(int(ids[bad[0]]))}" if len(bad) else
                     "A gradient became NaN/inf (the loss stayed finite) at the batch starting at "
                     f"{chunk.where.format(int(ids[0]))}")
-            raise NonFiniteLossError(non_finite_message(what, run.updates + result.updates,
+            raise NonFiniteLossError(non_finite_message(what, run.updates + result.total_updates,
                                                         learning_rate_of(self.optimizer), checkpoint))
-        run.updates += result.updates
+        run.updates += result.total_updates
         run.score.update(result.loss, result.correct)
-        return result.loss
 
     def run(self, windows: Iterable[Window], run: RunState, *, callbacks: Sequence[keras.callbacks.Callback] = (),
             progress: ProgressBar | None = None, saver: SaveState | None = None) -> RunHistory:
@@ -101,12 +112,13 @@ class Trainer:
         self.model.stop_training = False
         checkpoint = saver.state.latest if saver else None
         hooks.on_train_begin()
-        for window in windows:
+        for window, learned in self._learned(windows, run):
             hooks.on_epoch_begin(window.index)
-            for step, chunk in enumerate(window.chunks):
+            for step, (chunk, result_of) in enumerate(learned):
                 hooks.on_train_batch_begin(step)
-                losses = self.learn(chunk, run, checkpoint)
-                hooks.on_train_batch_end(step, {"loss": float(np.mean(losses))})
+                result = result_of()
+                self.account(chunk, result, run, checkpoint)
+                hooks.on_train_batch_end(step, {"loss": float(np.mean(result.loss))})
             row = {**window.fields, "updates": run.updates, "time": run.watch.elapsed, **self.report(run.score),
                    **validation_row(self.model, self.validation_data, self.loss)}
             run.score.close_window()
@@ -116,3 +128,32 @@ class Trainer:
                 break
         hooks.on_train_end()
         return run.history
+
+    def _learned(self, windows: Iterable[Window], run: RunState) -> Iterator[tuple[Window, Iterable]]:
+        """Each window with ``(chunk, result_of)`` pairs: one compiled call per chunk, made when
+        ``result_of()`` is called, or, with ``fuse``, one call per group of windows, made before it."""
+        if not self.fuse:
+            for window in windows:
+                yield window, ((chunk, partial(self.compute, chunk, run)) for chunk in window.chunks)
+            return
+        for group in self._groups(windows):
+            chunks = [window.chunks[0] for window in group]
+            start = run.watch.elapsed
+            fused = self.compute(merge(chunks), run, steps=self.fuse // self.batch_size)
+            seconds, sizes = run.watch.elapsed - start, np.cumsum([len(c.x) for c in chunks])
+            for window, chunk, result, done in zip(group, chunks, fused.split(sizes, self.batch_size), sizes):
+                run.watch.elapsed = start + seconds * done / sizes[-1]  # the call's time, shared by samples
+                yield window, [(chunk, lambda result=result: result)]
+
+    def _groups(self, windows: Iterable[Window]) -> Iterator[list[Window]]:
+        """Consecutive windows of one chunk each, in groups of at most ``fuse`` samples."""
+        group: list[Window] = []
+        for window in windows:
+            (chunk,) = window.chunks  # fusing needs one chunk per window
+            if group and sum(len(w.chunks[0].x) for w in group) + len(chunk.x) > self.fuse:
+                yield group
+                group = []
+            window.chunks = [chunk]
+            group.append(window)
+        if group:
+            yield group
