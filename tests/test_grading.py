@@ -132,9 +132,48 @@ def test_the_chapter_comes_from_the_badge_the_title_or_the_name_and_the_wrong_on
         submission.identify(learner, "x.ipynb", chapter="42")
 
 
+# nbval's reports of two check cells whose outputs differ, as pytest 9 prints them (ANSI colours removed)
+NBVAL_DIFF_FROM_THE_TOP = """Cell 1: Cell outputs differ
+Input:
+# NBVAL_CHECK_OUTPUT
+print(f"nearest centroid on 600 digits: {score:.4g}")
+Traceback:
+ mismatch 'stdout'
+
+ assert reference_output == test_output failed:
+
+  'nearest cent...der: 0.7317\\n' == 'nearest cent...der: 0.8767\\n'
+
+  - nearest centroid on 600 digits: 0.865
+  ?                                   ^^^
+  + nearest centroid on 600 digits: 0.7333
+  ?                                   ^^^^
+  - on the first 20: 1.0
+  ?                  ^ ^...
+
+  ...Full output truncated, use '-vv' to show
+"""
+NBVAL_DIFF_PART_WAY = """Cell 0: Cell outputs differ
+Traceback:
+ mismatch 'stdout'
+
+ assert reference_output == test_output failed:
+
+  'one tensor p... | calls: 8\\n' == 'one tensor p... | calls: 8\\n'
+
+  Skipping 51 identical leading characters in diff, use -v to show
+  - gradient: False
+  ?           ^^^^
+  + gradient: True
+  ?           ^^^
+    batch sizes the model saw: [32, 32, 32, 32, 32, 32, 32, 32] | calls: 8
+"""
+
+
 @pytest.mark.parametrize(("report", "reason"), [
-    ("Cell outputs differ\n  'a: True\\nb: True\\n' == 'a: True\\nb: False\\n'\n",
-     "output differs from the expected output: expected 'b: True', got 'b: False'"),
+    (NBVAL_DIFF_FROM_THE_TOP, "output differs from the expected output: expected 'nearest centroid on 600 digits: "
+                              "0.7333', got 'nearest centroid on 600 digits: 0.865'"),
+    (NBVAL_DIFF_PART_WAY, "output differs from the expected output: expected 'gradient: True', got 'gradient: False'"),
     ("Timeout of 20 seconds exceeded executing cell", "timed out after 20 s"),
     ("KernelDiedError: The kernel died while running this cell (...)", "kernel died"),
     ("RuntimeError: Kernel dead on test start", "not run: the kernel had died"),
@@ -146,6 +185,18 @@ def test_failure_reasons_are_one_readable_line(report, reason):
 
 
 # --- grading at arm's length ------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_wrong_answer_that_prints_a_lot_is_graded_without_waiting_for_the_limit(tiny_course, tmp_path, monkeypatch):
+    """nbval's report of this cell is larger than a pipe holds; the grader must still see pytest finish
+    (before, it read pytest's output only at the end, so pytest blocked and was stopped at the limit)."""
+    stopped = []
+    monkeypatch.setattr(grading, "_stop", lambda process: stopped.append(process) or process.kill())
+    verdict = grade_submission(submit(tmp_path / "loud.ipynb", first="raise ValueError('x' * 300_000)"), timeout=120)
+    assert verdict.exercises == {"1": False, "2": True}, verdict.report()
+    assert verdict.reasons["1"].startswith("cell 2: raised ValueError: xxx")
+    assert not stopped, "pytest had to be stopped: its output was not drained"
 
 
 @pytest.mark.slow

@@ -140,12 +140,15 @@ def run_notebook(nb: nbformat.NotebookNode, *, cell_timeout: float, timeout: flo
         nbformat.write(nb, str(path))
         results = root / "results.jsonl"
         env[RESULTS_ENV] = str(results)
-        command = [sys.executable, "-m", "pytest", "-c", str(root / "pytest.ini"), "--rootdir", str(root), "-q",
+        # -v: pytest's output diffs show whole lines, for the reasons; the log goes to a file, since a
+        # pipe nobody reads until the end would block a run that prints more than the pipe holds.
+        command = [sys.executable, "-m", "pytest", "-c", str(root / "pytest.ini"), "--rootdir", str(root), "-v",
                    "-p", "no:cacheprovider", "-p", "toolkit.course.nbval_plugin", "--nbval-lax",
                    "--nbval-cell-timeout", str(cell_timeout), "-W", "ignore::DeprecationWarning", str(path)]
-        process = subprocess.Popen(command, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   text=True)
-        started, done, log = time.monotonic(), -1, []
+        log_path = root / "pytest.log"
+        with open(log_path, "w", encoding="utf-8") as log_file:
+            process = subprocess.Popen(command, cwd=work, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+        started, done = time.monotonic(), -1
         try:
             while process.poll() is None and time.monotonic() - started < timeout:
                 time.sleep(0.5)
@@ -157,7 +160,7 @@ def run_notebook(nb: nbformat.NotebookNode, *, cell_timeout: float, timeout: flo
             finished = process.poll() is not None
             if not finished:
                 _stop(process)
-            log = process.stdout.read() if process.stdout else ""
+            log = log_path.read_text(encoding="utf-8", errors="replace")
         outcomes = {}
         if results.exists():
             for line in results.read_text(encoding="utf-8").splitlines():

@@ -16,8 +16,6 @@ Loaded by the repository's ``conftest.py`` and by the grader (``toolkit.course.g
 
 from __future__ import annotations
 
-import ast
-import itertools
 import json
 import os
 import re
@@ -91,8 +89,7 @@ def failure_reason(text: str) -> str:
     if found := re.search(r"Timeout of (\d+(?:\.\d+)?) seconds exceeded", text):
         return f"timed out after {float(found.group(1)):g} s"
     if "Cell outputs differ" in text:
-        found = re.search(r"^\s*(['\"].*['\"]) == (['\"].*['\"])\s*$", text, re.MULTILINE)
-        return "output differs from the expected output" + (_first_difference(*found.groups()) if found else "")
+        return "output differs from the expected output" + _first_difference(text)
     errors = re.findall(r"^(\w*(?:Error|Exception|Exit|Interrupt|Iteration)\w*)\b:?\s*(.*)$", text, re.MULTILINE)
     if errors:
         name, message = errors[-1]
@@ -100,16 +97,14 @@ def failure_reason(text: str) -> str:
     return "failed"
 
 
-def _first_difference(expected: str, got: str) -> str:
-    """": expected '...', got '...'" for the first line where two printed outputs differ."""
-    try:
-        expected_lines, got_lines = (str(ast.literal_eval(side)).splitlines() for side in (expected, got))
-    except (ValueError, SyntaxError):
-        return f": expected {expected[:80]}, got {got[:80]}"
-    for want, have in itertools.zip_longest(expected_lines, got_lines, fillvalue=""):
-        if want != have:
-            return f": expected {want[:100]!r}, got {have[:100]!r}"
-    return ""
+def _first_difference(text: str) -> str:
+    """": expected '...', got '...'" for the first line where the outputs differ, read off pytest's diff
+    in nbval's report (``+`` marks a line of the expected output, ``-`` a line of the new one)."""
+    diff = text.partition("reference_output == test_output failed:")[2]
+    want, got = (re.search(rf"^  {mark} (.*)$", diff, re.MULTILINE) for mark in (r"\+", "-"))
+    if not (want or got):
+        return ""
+    return f": expected {want.group(1)[:100] if want else ''!r}, got {got.group(1)[:100] if got else ''!r}"
 
 
 def pytest_runtest_logreport(report):
