@@ -24,7 +24,6 @@ from toolkit.errors import ArgumentError, DatasetUnavailableError
 
 SUBSET_FILE = "mnist_subset.npz"
 SUBSET_SHA256 = "0857efa77d11f9f71574dda6d177fffa20fbf8fdf0df2e28cbbff4fc034827bd"
-NUM_CLASSES = 10
 
 Source = Literal["auto", "subset", "full"]
 
