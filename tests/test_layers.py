@@ -4,6 +4,7 @@ and functions."""
 from __future__ import annotations
 
 import ast
+import re
 
 import pytest
 
@@ -19,10 +20,25 @@ def unit_of(path) -> str:
     return path.relative_to(PACKAGE).parts[0].removesuffix(".py")
 
 
+MODULE_NAME = re.compile(r"^toolkit\.(\w+)(\.\w+)*$")  # a string that is a module's dotted name
+
+
+def docstrings(tree: ast.AST) -> set[int]:
+    """The ids of the docstring nodes of a module, its classes and functions (they may name any module)."""
+    owners = [node for node in ast.walk(tree)
+              if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)]
+    return {id(owner.body[0].value) for owner in owners if ast.get_docstring(owner) is not None}
+
+
 def toolkit_imports(path) -> set[str]:
-    """The toolkit units a module imports, anywhere in it (lazy imports inside functions too)."""
+    """The toolkit units a module imports, anywhere in it (lazy imports inside functions too), or names
+    as a string (``importlib.import_module("toolkit.x")``, ``python -m toolkit.x.y``)."""
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    documentation = docstrings(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in documentation:
+            found.update(match.group(1) for word in node.value.split() if (match := MODULE_NAME.match(word)))
         names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
                  else [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
         for name in names:
@@ -45,6 +61,12 @@ def test_imports_flow_down_the_layers(path):
     unit = unit_of(path)
     upward = {other for other in toolkit_imports(path) - {unit} if LAYERS.index(other) > LAYERS.index(unit)}
     assert not upward, f"{path.relative_to(PACKAGE)} ({unit}) imports the layers above it: {sorted(upward)}"
+
+
+def test_a_module_named_in_a_string_counts_as_an_import(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text('"""Docs may name toolkit.cli.worker."""\nWORKER = ["python", "-m", "toolkit.cli.worker"]\n')
+    assert toolkit_imports(sample) == {"cli"}
 
 
 def test_evaluation_never_imports_training_and_training_never_imports_the_course():

@@ -3,6 +3,10 @@ their own, each model's weights and optimizer state kept apart, and sharing only
 
 from __future__ import annotations
 
+import gc
+import threading
+import weakref
+
 import keras
 import numpy as np
 import pytest
@@ -10,7 +14,7 @@ import pytest
 import toolkit as tk
 from tests.helpers import max_weight_difference
 from toolkit.models.inspect import clone_with_weights
-from toolkit.training.shared_steps import SharedStepper, stepper_for
+from toolkit.training.shared_steps import COMPILED_STEPS, STEPS_KEPT, SharedStepper, stepper_for
 
 
 def sgd_run(model, data, learning_rate=0.05, momentum=0.0):
@@ -99,3 +103,116 @@ def test_optimizer_state_carries_over_between_runs_of_one_model(mnist):
         tk.train_minibatch(twice, (x, y), optimizer=adam, epochs=1, shuffle=False, verbose=0)
     assert int(adam.iterations.numpy()) == 16
     assert max_weight_difference(once, twice) < 1e-6
+
+
+def test_reuse_ignores_initializer_seeds_and_layer_names():
+    def stand_in(model):
+        return stepper_for(model, keras.optimizers.SGD(0.1), tk.default_loss(), prequential=True, batch_size=1).stand_in
+
+    assert stand_in(tk.models.mlp(seed=1)) is stand_in(tk.models.mlp(seed=2))
+    assert stand_in(tk.models.mlp(seed=1, dropout=0.2)) is stand_in(tk.models.mlp(seed=2, dropout=0.2))
+    assert stand_in(tk.models.mlp(seed=1)) is not stand_in(tk.models.mlp(seed=1, hidden=(64,)))
+
+
+def test_weight_decay_exclusions_are_part_of_what_is_shared():
+    def adamw(model, names=None):
+        optimizer = keras.optimizers.AdamW(1e-2, weight_decay=0.5)
+        if names:
+            optimizer.exclude_from_weight_decay(var_names=names)
+        return stepper_for(model, optimizer, tk.default_loss(), prequential=False, batch_size=8).stand_in
+
+    without = adamw(tk.models.mlp())
+    assert adamw(tk.models.mlp(), ["bias"]) is not without
+    assert adamw(tk.models.mlp(), ["bias"]) is adamw(tk.models.mlp(), ["bias"])
+    assert not adamw(tk.models.mlp(), ["bias"]).optimizer._use_weight_decay(
+        adamw(tk.models.mlp(), ["bias"]).model.layers[-1].bias)
+
+
+def test_an_optimizer_built_for_another_model_is_refused(small):
+    (x, y), _ = small
+    adam = keras.optimizers.Adam(1e-3)
+    tk.train_minibatch(tk.models.mlp(), (x, y), optimizer=adam, verbose=0)
+    for loop in (lambda m: tk.train_minibatch(m, (x, y), optimizer=adam, verbose=0),
+                 lambda m: tk.train_online(m, (x, y), optimizer=adam, verbose=0),
+                 lambda m: tk.train_online(own_step_copy(m), (x, y), optimizer=adam, verbose=0)):
+        with pytest.raises(tk.errors.ArgumentError, match="built for another model's variables"):
+            loop(tk.models.mlp())
+
+
+def test_a_nan_on_a_reused_step_stops_before_the_bad_update(small):
+    (x, y), _ = small
+    sgd_run(tk.models.mlp(seed=6), small[0])  # the architecture's step now exists
+    bad = x.copy()
+    bad[300] = 3e38  # finite, so the input guard lets it through; the logits overflow and the loss is NaN
+    model = tk.models.mlp(seed=6)
+    with pytest.raises(tk.NonFiniteLossError, match="sample 300 of the stream"):
+        tk.train_online(model, tk.Stream.from_arrays(bad, y, shuffle=False), optimizer=keras.optimizers.SGD(0.05),
+                        log_every=200, verbose=0)
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+    assert isinstance(stepper_for(model, keras.optimizers.SGD(0.05), tk.default_loss(), prequential=True,
+                                  batch_size=1), SharedStepper)
+
+
+def test_two_threads_training_one_architecture_do_not_cross_talk(small):
+    (x, y), _ = small
+    x, y = np.tile(x, (4, 1, 1))[:2400], np.tile(y, 4)[:2400]
+    still, moving, alone = tk.models.mlp(seed=7), tk.models.mlp(seed=7), tk.models.mlp(seed=7)
+    start = still.get_weights()
+    optimizers = {"still": keras.optimizers.SGD(0.0), "moving": keras.optimizers.SGD(0.05)}
+
+    def train(model, name):  # a callback keeps every 100-sample window its own compiled call: 24 calls each
+        tk.train_online(model, tk.Stream.from_arrays(x, y, shuffle=False), optimizer=optimizers[name],
+                        log_every=100, callbacks=[keras.callbacks.Callback()], verbose=0)
+
+    threads = [threading.Thread(target=train, args=(model, name)) for model, name in
+               ((still, "still"), (moving, "moving"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    tk.train_online(alone, tk.Stream.from_arrays(x, y, shuffle=False), optimizer=keras.optimizers.SGD(0.05),
+                    log_every=100, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(start, still.get_weights()))
+    assert [int(o.iterations.numpy()) for o in optimizers.values()] == [2400, 2400]
+    assert max_weight_difference(moving, alone) < 1e-6
+
+
+def test_the_cache_is_bounded_clearable_and_keeps_no_model_alive(small):
+    tk.clear_compiled_steps()
+    assert len(COMPILED_STEPS) == 0
+    for width in range(STEPS_KEPT + 3):
+        stepper_for(tk.models.mlp(hidden=(8 + width,)), keras.optimizers.SGD(0.1), tk.default_loss(),
+                    prequential=True, batch_size=1)
+    assert len(COMPILED_STEPS) == STEPS_KEPT
+    model = tk.models.mlp(seed=8)
+    sgd_run(model, small[0])
+    gone = weakref.ref(model)
+    del model
+    gc.collect()
+    assert gone() is None
+    tk.clear_compiled_steps()
+    assert len(COMPILED_STEPS) == 0
+
+
+def test_model_optimizer_is_the_one_that_trains_and_is_restored_after(small):
+    (x, y), _ = small
+    model = tk.models.mlp(seed=9)
+    tk.fit_batch(model, (x, y), optimizer=keras.optimizers.Adam(1e-3), epochs=1, verbose=0)
+    adam = model.optimizer
+    sgd = keras.optimizers.SGD(0.5)
+    seen = []
+    rates = keras.callbacks.LearningRateScheduler(lambda epoch, rate: 0.01 * (epoch + 1))
+    record = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(model.optimizer))
+    tk.train_online(model, (x, y), optimizer=sgd, log_every=200, callbacks=[rates, record], verbose=0)
+    assert all(o is sgd for o in seen)
+    assert float(sgd.learning_rate.numpy()) == pytest.approx(0.03)
+    assert float(adam.learning_rate.numpy()) == pytest.approx(1e-3)
+    assert model.optimizer is adam
+
+
+@pytest.mark.parametrize("jit_compile", [True, False])
+def test_the_history_records_the_engine(small, jit_compile):
+    (x, y), _ = small
+    online = tk.train_online(tk.models.mlp(), (x, y), jit_compile=jit_compile, verbose=0)
+    batches = tk.train_minibatch(tk.models.mlp(), (x, y), jit_compile=jit_compile, verbose=0)
+    assert online.params["jit_compile"] is jit_compile and batches.params["jit_compile"] is jit_compile

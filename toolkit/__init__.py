@@ -28,9 +28,11 @@ _NAMES = {
     "toolkit.data": ("load_mnist", "Stream", "LabelPermutation", "Rotation"),
     "toolkit.evaluation": ("evaluate", "predict_logits", "windowed_accuracy", "default_loss", "PrequentialScore"),
     "toolkit.optim": ("make_optimizer",),
-    "toolkit.training": ("fit_batch", "train_minibatch", "train_online", "find_lr", "RunHistory"),
+    "toolkit.training": ("fit_batch", "train_minibatch", "train_online", "find_lr", "RunHistory",
+                         "clear_compiled_steps"),
     "toolkit.errors": ("NonFiniteLossError", "TrainingSetupError"),
     "toolkit.course.frontends": ("grade",),
+    "toolkit.cli.worker": ("launch_workers",),
 }
 _EXPORTS = {name: (module, None) for name, module in _MODULES.items()} | {
     name: (module, name) for module, names in _NAMES.items() for name in names}

@@ -63,9 +63,9 @@ def _execute(args: argparse.Namespace) -> None:
 
 
 def _distribute(args: argparse.Namespace, worker_args: list[str]) -> None:
-    from toolkit.distributed.launch import launch
+    from toolkit.cli.worker import launch_workers
 
-    job = launch(args.workers, worker_args, args.out, timeout=args.timeout)
+    job = launch_workers(args.workers, worker_args, args.out, timeout=args.timeout)
     print(job.report(), flush=True)
     raise SystemExit(job.returncode)
 

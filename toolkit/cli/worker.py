@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 
 
@@ -28,6 +29,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--api", choices=["custom", "fit"], default="custom",
                    help="custom: tk.train_minibatch (works); fit: Keras's model.fit (fails under this strategy)")
     return p
+
+
+WORKER_COMMAND = [sys.executable, "-m", "toolkit.cli.worker"]  # this module, run as a program
+
+
+def launch_workers(workers: int, worker_args: list[str], out: str | Path, *, timeout: float = 600.0):
+    """Run this worker program as a ``workers``-process job on 127.0.0.1 and return its ``JobResult``
+    (chapter 4; ``python -m toolkit distribute`` calls it). ``worker_args`` are the worker's own options
+    (``--epochs 3``, ``--resume``, ...); see ``toolkit.distributed.launch.launch``."""
+    from toolkit.distributed.launch import launch
+
+    return launch(workers, [*WORKER_COMMAND, *worker_args], out, timeout=timeout)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,7 +2,8 @@
 
 ``launch`` starts the workers (one ``TF_CONFIG`` each, on free ports of 127.0.0.1), stops them all
 when one dies or time runs out (a collective would otherwise wait forever), and reports how the job
-ended; ``python -m toolkit distribute`` runs it. Each worker is ``python -m toolkit.cli.worker``.
+ended. It runs whatever worker command it is given; the course's own worker program, and
+``python -m toolkit distribute``, live in the command-line layer above (``tk.launch_workers``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +23,6 @@ import tensorflow as tf
 from toolkit.distributed.strategy import tf_config
 
 log = logging.getLogger(__name__)
-WORKER_MODULE = "toolkit.cli.worker"
-
-
 def free_ports(count: int) -> list[int]:
     """``count`` TCP ports that are free on 127.0.0.1 right now."""
     sockets = [socket.socket() for _ in range(count)]
@@ -79,7 +76,7 @@ class JobResult:
         return "\n".join(line for line in lines if line)
 
 
-def _start(workers: int, worker_args: list[str], out: Path) -> tuple[list[str], list[subprocess.Popen], list]:
+def _start(workers: int, command: list[str], out: Path) -> tuple[list[str], list[subprocess.Popen], list]:
     """Start the worker processes, each with its TF_CONFIG and its own GPU when there is one per worker."""
     addresses = [f"127.0.0.1:{port}" for port in free_ports(workers)]
     visible = [str(i) for i in range(len(tf.config.list_physical_devices("GPU")))]
@@ -93,7 +90,7 @@ def _start(workers: int, worker_args: list[str], out: Path) -> tuple[list[str], 
         log_file = open(out / f"worker-{index}.log", "w")  # noqa: SIM115  (closed when the job ends)
         err_file = open(out / f"worker-{index}.err", "w")  # noqa: SIM115
         logs += [log_file, err_file]
-        processes.append(subprocess.Popen([sys.executable, "-m", WORKER_MODULE, *worker_args, "--out", str(out)],
+        processes.append(subprocess.Popen([*command, "--out", str(out)],
                                           env=env, stdout=log_file, stderr=err_file))
     (out / "workers.json").write_text(json.dumps({"addresses": addresses, "pids": [p.pid for p in processes]}))
     return addresses, processes, logs
@@ -114,8 +111,9 @@ def _watch(processes: list[subprocess.Popen], timeout: float) -> str | None:
     return next((f"worker {i} exited with code {p.returncode}" for i, p in enumerate(processes) if p.returncode), None)
 
 
-def launch(workers: int, worker_args: list[str], out: str | Path, *, timeout: float = 600.0) -> JobResult:
-    """Run ``python -m toolkit.cli.worker`` as a ``workers``-process job on 127.0.0.1 (chapter 4).
+def launch(workers: int, command: list[str], out: str | Path, *, timeout: float = 600.0) -> JobResult:
+    """Run ``command`` (a worker program's command line; ``--out OUT`` is appended) as a
+    ``workers``-process job on 127.0.0.1 (chapter 4).
 
     Each worker gets its own ``TF_CONFIG`` (and its own GPU when there is one per worker; else all
     run on the CPU) and writes its output to ``out/worker-<i>.log`` and TensorFlow's log and any
@@ -125,7 +123,7 @@ def launch(workers: int, worker_args: list[str], out: str | Path, *, timeout: fl
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    addresses, processes, logs = _start(workers, worker_args, out)
+    addresses, processes, logs = _start(workers, list(command), out)
     log.info("launched %d workers on %s; logs in %s/worker-*.log and .err", workers, ", ".join(addresses), out)
     try:
         failure = _watch(processes, timeout)

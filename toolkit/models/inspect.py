@@ -88,6 +88,11 @@ def has_convolutions(model: keras.Model) -> bool:
     return any(isinstance(layer, CONVOLUTIONS) for layer in leaf_layers(model))
 
 
+def draws_random_numbers(model: keras.Model) -> bool:
+    """Whether a layer draws random numbers from a seed generator (dropout, noise, augmentation)."""
+    return any(getattr(layer, "_seed_generators", None) for layer in leaf_layers(model))
+
+
 def supports_xla(model: keras.Model) -> bool:
     """Whether every layer can be XLA-compiled (Keras marks those that cannot, e.g. image augmentation)."""
     return all(getattr(layer, "supports_jit", True) for layer in leaf_layers(model))

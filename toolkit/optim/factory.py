@@ -41,3 +41,23 @@ def make_optimizer(spec: str | dict | keras.optimizers.Optimizer = "adam", **kwa
         check_optimizer_kwargs(spec.get("config", {}))
         return keras.optimizers.get(spec)
     return keras.optimizers.get({"class_name": spec, "config": kwargs})
+
+
+def copy_optimizer(optimizer: keras.optimizers.Optimizer, variables: list, copy_variables: list,
+                   **changes) -> keras.optimizers.Optimizer:
+    """A new, unbuilt optimizer with ``optimizer``'s settings (and ``changes`` to its config), for
+    ``copy_variables``: the variables of a copy of the model, in the order of ``variables``.
+
+    ``type(opt).from_config(opt.get_config())`` alone is not a faithful copy: it drops the weight-decay
+    exclusions (``exclude_from_weight_decay``), which this carries over, by position for excluded
+    variables and as the same pattern for excluded names. Used by the tape loops' shared steps and by
+    ``tk.find_lr`` (chapters 1 and 2).
+    """
+    copy = type(optimizer).from_config({**optimizer.get_config(), **changes})
+    excluded = getattr(optimizer, "_exclude_from_weight_decay", set())
+    pattern = getattr(optimizer, "_exclude_from_weight_decay_pattern", None)
+    if excluded or pattern is not None:
+        copy.exclude_from_weight_decay(
+            var_list=[c for v, c in zip(variables, copy_variables, strict=True) if optimizer._var_key(v) in excluded])
+        copy._exclude_from_weight_decay_pattern = pattern  # a compiled pattern of the names, shared as is
+    return copy

@@ -10,7 +10,8 @@ from toolkit.training.lr_finder import find_lr
 from toolkit.training.minibatch import train_minibatch
 from toolkit.training.online import train_online
 from toolkit.training.setup import prepare_run
+from toolkit.training.shared_steps import clear_compiled_steps
 from toolkit.training.stepper import TapeStepper
 
 __all__ = ["TrainingState", "fit_batch", "RunHistory", "find_lr", "train_minibatch", "train_online", "prepare_run",
-           "TapeStepper"]
+           "TapeStepper", "clear_compiled_steps"]

@@ -13,8 +13,9 @@ import keras
 import numpy as np
 
 from toolkit.models.inspect import clone_with_weights
-from toolkit.training.setup import prepare_run, shaped
-from toolkit.training.shared_steps import stepper_for
+from toolkit.optim.factory import copy_optimizer
+from toolkit.training.execution import CallPlan, tape_run
+from toolkit.training.setup import shaped
 
 
 @dataclass
@@ -44,10 +45,11 @@ class LRFinderResult:
         return ax
 
 
-def _with_schedule(optimizer, schedule) -> keras.optimizers.Optimizer:
-    """A fresh optimizer of the same kind and settings, driven by ``schedule``."""
+def _with_schedule(optimizer, schedule, model: keras.Model, probe: keras.Model) -> keras.optimizers.Optimizer:
+    """A fresh optimizer of the same kind and settings (weight-decay exclusions included) for ``probe``, a
+    copy of ``model``, driven by ``schedule``."""
     if isinstance(optimizer, keras.optimizers.Optimizer):
-        return type(optimizer).from_config({**optimizer.get_config(), "learning_rate": schedule})
+        return copy_optimizer(optimizer, model.trainable_variables, probe.trainable_variables, learning_rate=schedule)
     if isinstance(optimizer, dict):
         return keras.optimizers.get({**optimizer, "config": {**optimizer.get("config", {}), "learning_rate": schedule}})
     return keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": schedule}})
@@ -66,15 +68,15 @@ def find_lr(model: keras.Model, train: tuple[np.ndarray, np.ndarray], *, optimiz
     probe = clone_with_weights(model)
     growth = keras.optimizers.schedules.ExponentialDecay(min_lr, decay_steps=max(steps - 1, 1),
                                                          decay_rate=max_lr / min_lr)
-    optimizer, loss = prepare_run(probe, x[:batch_size], y[:batch_size], _with_schedule(optimizer, growth), loss)
-    stepper = stepper_for(probe, optimizer, loss, prequential=False, batch_size=batch_size)
+    plan = CallPlan.covering(steps * batch_size, batch_size)
+    tape = tape_run(probe, x[:batch_size], y[:batch_size], optimizer=_with_schedule(optimizer, growth, model, probe),
+                    loss=loss, prequential=False, batch_size=batch_size)
     order = np.random.default_rng(seed).permutation(np.resize(np.arange(len(x)), steps * batch_size))
     x, y = shaped(x[order], probe), np.asarray(y)[order]
-    per_chunk = max(1, 8192 // batch_size)
     losses = []
-    for start in range(0, steps, per_chunk):
-        block = slice(start * batch_size, min(start + per_chunk, steps) * batch_size)
-        result = stepper.run(x[block], y[block], batch_size, steps_per_chunk=per_chunk)
+    for start in range(0, steps * batch_size, plan.samples):
+        block = slice(start, min(start + plan.samples, steps * batch_size))
+        result = tape.stepper.run(x[block], y[block], batch_size, steps_per_chunk=plan.steps)
         losses.extend(result.loss.reshape(-1, batch_size).mean(axis=1))
         if not result.finite:
             break

@@ -16,11 +16,9 @@ from toolkit.data.checks import check_finite_inputs
 from toolkit.training.adapters import array_epoch
 from toolkit.training.callbacks import ProgressBar
 from toolkit.training.checkpoints import SaveState, open_state
-from toolkit.training.setup import prepare_run, shaped
-from toolkit.training.shared_steps import stepper_for
+from toolkit.training.execution import MAX_CALL_SAMPLES, CallPlan, tape_run
+from toolkit.training.setup import shaped
 from toolkit.training.trainer import RunState, Trainer, Window
-
-CHUNK_SAMPLES = 8192
 
 
 def train_minibatch(
@@ -41,19 +39,18 @@ def train_minibatch(
     batch, split among the replicas: build the model inside ``strategy.scope()``.
     """
     x, y = train
-    optimizer, loss = prepare_run(model, x[:CHUNK_SAMPLES], y[:CHUNK_SAMPLES], optimizer, loss, strategy)
+    plan = CallPlan.covering(len(x), batch_size)  # whole batches; one call when the data fit
+    tape = tape_run(model, x[:MAX_CALL_SAMPLES], y[:MAX_CALL_SAMPLES], optimizer=optimizer, loss=loss,
+                    prequential=False, batch_size=batch_size, jit_compile=jit_compile, strategy=strategy)
     x, y = shaped(x, model), np.asarray(y)
     check_finite_inputs(x)
     n = len(x)
-    chunk = -(-min(CHUNK_SAMPLES, n) // batch_size) * batch_size  # whole batches; one chunk when the data fit
-    stepper = stepper_for(model, optimizer, loss, prequential=False, batch_size=batch_size,
-                          jit_compile=jit_compile, strategy=strategy)
-    state, restored = open_state(checkpoint_dir, model, optimizer, resume=resume, strategy=strategy)
+    state, restored = open_state(checkpoint_dir, model, tape.optimizer, resume=resume, strategy=strategy)
     done, log = restored or (0, {})
-    run = RunState.restored(log, {"batch_size": batch_size, "epochs": epochs})
-    trainer = Trainer(model, optimizer, stepper, loss, batch_size, chunk // batch_size,
-                      report=_epoch_report(stepper.correct_fn is not None), validation_data=validation_data)
-    windows = (Window(epoch, array_epoch(x, y, epoch, chunk=chunk, shuffle=shuffle, seed=seed),
+    run = RunState.restored(log, tape.params(batch_size=batch_size, epochs=epochs))
+    trainer = Trainer(model, tape.optimizer, tape.stepper, tape.loss, plan,
+                      report=_epoch_report(tape.stepper.correct_fn is not None), validation_data=validation_data)
+    windows = (Window(epoch, array_epoch(x, y, epoch, chunk=plan.samples, shuffle=shuffle, seed=seed),
                       {"epoch": epoch + 1, "samples": (epoch + 1) * n}) for epoch in range(done, epochs))
     saver = SaveState(state, run.log, position_key="epoch", every=1, total=epochs, saved_at=done) if state else None
     progress = ProgressBar(epochs * n, start=done * n) if verbose else None

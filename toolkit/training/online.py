@@ -19,13 +19,9 @@ from toolkit.errors import ArgumentError, StreamError
 from toolkit.training.adapters import stream_chunks
 from toolkit.training.callbacks import ProgressBar
 from toolkit.training.checkpoints import SaveState, open_state
-from toolkit.training.setup import prepare_run, shaped
-from toolkit.training.shared_steps import stepper_for
+from toolkit.training.execution import CallPlan, tape_run
+from toolkit.training.setup import shaped
 from toolkit.training.trainer import RunState, Trainer, Window
-
-# Samples per compiled call when log windows can share one (see Trainer.fuse): enough that the call's
-# fixed cost (about 1 ms: launch, state snapshot, Python around it) is a few percent of the work.
-FUSED_SAMPLES = 4096
 
 
 def _stream_total(stream: Stream, max_samples: int | None) -> int:
@@ -60,28 +56,28 @@ def train_online(
     (``toolkit.training.shared_steps``), and when nothing reads the model between windows (no
     validation, checkpoints or callbacks) several windows are learned in one compiled call.
     """
+    # Windows may share a compiled call when nothing reads the model between them.
+    plan = CallPlan.per_window(log_every, batch_size,
+                               fused=validation_data is None and not callbacks and checkpoint_dir is None)
     if label_delay % batch_size:
         raise ArgumentError(f"label_delay ({label_delay}) must be a multiple of batch_size ({batch_size}).")
     stream = as_stream(stream, seed=seed)
     total = _stream_total(stream, max_samples)
-    chunk = max(1, log_every // batch_size) * batch_size
-    probe_x, probe_y = stream.take(min(chunk, total))
-    optimizer, loss = prepare_run(model, probe_x, probe_y, optimizer, loss, strategy)
-    stepper = stepper_for(model, optimizer, loss, prequential=True, batch_size=batch_size,
-                          jit_compile=jit_compile, strategy=strategy)
-    state, restored = open_state(checkpoint_dir, model, optimizer, resume=resume, strategy=strategy)
+    probe_x, probe_y = stream.take(min(plan.samples, total))
+    tape = tape_run(model, probe_x, probe_y, optimizer=optimizer, loss=loss, prequential=True,
+                    batch_size=batch_size, jit_compile=jit_compile, strategy=strategy)
+    state, restored = open_state(checkpoint_dir, model, tape.optimizer, resume=resume, strategy=strategy)
     position, log = restored or (0, {})
-    run = RunState.restored(log, {"batch_size": batch_size, "label_delay": label_delay, "total": total})
-    # Windows may share a compiled call when nothing reads the model between them.
-    fuse = 0 if validation_data is not None or callbacks or state else max(1, FUSED_SAMPLES // chunk) * chunk
-    trainer = Trainer(model, optimizer, stepper, loss, batch_size, chunk // batch_size,
-                      report=lambda score: score.result(), validation_data=validation_data, fuse=fuse)
-    chunks = stream_chunks(stream, position, total, chunk=chunk, label_delay=label_delay,
+    run = RunState.restored(log, tape.params(batch_size=batch_size, label_delay=label_delay, total=total))
+    trainer = Trainer(model, tape.optimizer, tape.stepper, tape.loss, plan,
+                      report=lambda score: score.result(), validation_data=validation_data)
+    chunks = stream_chunks(stream, position, total, chunk=plan.samples, label_delay=label_delay,
                            shape=lambda x: shaped(x, model))
     saver = (SaveState(state, run.log, position_key="samples", every=checkpoint_every, total=total, saved_at=position)
              if state else None)
     progress = ProgressBar(total, start=position) if verbose else None
-    return trainer.run(_windows(chunks, position, chunk), run, callbacks=callbacks, progress=progress, saver=saver)
+    return trainer.run(_windows(chunks, position, plan.samples), run, callbacks=callbacks, progress=progress,
+                       saver=saver)
 
 
 def _windows(chunks, position: int, chunk: int):

@@ -1,40 +1,56 @@
-"""Compiled steps shared by every model of the same architecture (chapters 1-6).
+"""Compiled steps shared by fresh models of one architecture, only where the sharing is faithful (chapters 1-6).
 
 Tracing a training step and compiling it with XLA costs about half a second, far more than a
-10,000-sample online run on the course's MLP. Notebooks build a fresh model for every experiment,
-so each run would pay it again. Here the first model of an architecture gets a private *stand-in*
-(a clone of the model and of the optimizer) with its own compiled ``TapeStepper``; every later
-model with the same architecture, optimizer settings and loss borrows the stand-in's compiled step.
-Before each compiled call the borrower's weights and optimizer state are copied into the stand-in,
-and after it they are copied back (a few hundred kilobytes, microseconds), so the borrower's own
-variables always hold its training state, as checkpoints and callbacks expect.
+10,000-sample online run on the course's MLP, and notebooks build a fresh model for every
+experiment. So the first model of an architecture gets a private *stand-in*: a clone of the model
+and a copy of the optimizer, with its own compiled ``TapeStepper``. A later model borrows that
+compiled step: before each compiled call its weights and optimizer state are copied into the
+stand-in, and after it they are copied back, under the stand-in's lock (a few hundred kilobytes,
+microseconds). The model's own variables always hold its training state, as checkpoints and
+callbacks expect.
 
-Keras 3's ``stateless_call`` would let a step take the weights as arguments instead, but its
-``optimizer.stateless_apply`` is not available with the TensorFlow backend, so a stand-in it is.
+A step is shared only where it computes what the model's own step would:
 
-Only models the toolkit can clone faithfully share steps: ``Sequential`` and functional models
-built from Keras's or the toolkit's own layers, trained with Keras's or the toolkit's optimizers
-and losses. Any other model, and every distributed run, compiles its own step as before.
+* the model is ``Sequential`` or functional, built from Keras's or the toolkit's own layers (a
+  ``Lambda`` may close over anything), and its configuration, less what only sets initial values
+  (layer names, initializers, seeds: those values live in variables that are copied), equals
+  the stand-in's;
+* the optimizer is Keras's or the toolkit's, and its *behaviour* equals the stand-in's: every
+  setting it holds, whether ``get_config`` records it or not (``exclude_from_weight_decay`` does
+  not: it is compared as the list of variables that decay), and any attribute the toolkit cannot
+  compare makes the model compile a step of its own;
+* the loss is Keras's or the toolkit's, with the same configuration.
+
+Keras 3's ``stateless_call`` would let a step take the weights as arguments instead, but
+``optimizer.stateless_apply`` is refused by the TensorFlow backend, hence the stand-in.
+``clear_compiled_steps()`` frees every stand-in; at most ``STEPS_KEPT`` are kept.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections import OrderedDict
 
 import keras
 import tensorflow as tf
 
+from toolkit.errors import ArgumentError
+from toolkit.optim.factory import copy_optimizer
 from toolkit.training.stepper import ChunkResult, TapeStepper, xla_by_default
 
-TRUSTED_MODULES = ("keras.", "toolkit.")  # classes whose get_config describes them completely
-TWINS_KEPT = 8
+TRUSTED_MODULES = ("keras.", "toolkit.")  # classes whose behaviour their attributes describe completely
+STEPS_KEPT = 8
 NAMING_KEYS = {"name", "keras_history", "input_layers", "output_layers"}  # where a model config names layers
-_stand_ins: OrderedDict[str, TapeStepper] = OrderedDict()
+# Optimizer attributes that are state (copied like the weights) or bookkeeping, not behaviour.
+OPTIMIZER_BOOKKEEPING = {"name", "built", "_lock", "_tracker", "_distribution_strategy", "_iterations",
+                         "_learning_rate", "_variables", "_trainable_variables", "_trainable_variables_indices",
+                         "_exclude_from_weight_decay", "_exclude_from_weight_decay_pattern",
+                         "_exclude_from_weight_decay_cache"}
 
 
 def _trusted(obj) -> bool:
-    """Whether ``obj``'s config describes it completely (not a ``Lambda``: its function may close over values)."""
+    """Whether ``obj`` is Keras's or the toolkit's own (not a ``Lambda``: its function may close over values)."""
     return type(obj).__module__.startswith(TRUSTED_MODULES) and not isinstance(obj, keras.layers.Lambda)
 
 
@@ -43,8 +59,14 @@ def _layers(layer) -> list:
     return [layer, *(inner for child in getattr(layer, "layers", []) for inner in _layers(child))]
 
 
-def _model_key(model: keras.Model) -> str | None:
-    """The architecture without the layers' names (numbered afresh in every model), or ``None``."""
+def _initial_values_only(key: str) -> bool:
+    """Config keys that only choose initial values, which live in variables the stand-in copies."""
+    return key == "seed" or key.endswith("_initializer")
+
+
+def architecture_key(model: keras.Model) -> str | None:
+    """The model's computation as JSON: its configuration without layer names, initializers and seeds,
+    and its variables' shapes, dtypes and trainability; ``None`` if it cannot be cloned faithfully."""
     if type(model) is not keras.Sequential and type(model).__name__ != "Functional":
         return None
     if not all(_trusted(layer) for layer in _layers(model)):
@@ -63,9 +85,9 @@ def _model_key(model: keras.Model) -> str | None:
                 collect(v)
 
     def anonymous(value, naming: bool = False):
-        """``value`` with names replaced where they name a layer: ``name`` and layer references."""
+        """``value`` with layer names numbered in order and initial-value settings left out."""
         if isinstance(value, dict):
-            return {k: anonymous(v, k in NAMING_KEYS) for k, v in value.items()}
+            return {k: anonymous(v, k in NAMING_KEYS) for k, v in value.items() if not _initial_values_only(k)}
         if isinstance(value, list | tuple):
             return [anonymous(v, naming) for v in value]
         return names.get(value, value) if naming and isinstance(value, str) else value
@@ -75,19 +97,47 @@ def _model_key(model: keras.Model) -> str | None:
     return json.dumps([type(model).__name__, anonymous(config), weights], sort_keys=True, default=str)
 
 
-def _optimizer_key(optimizer: keras.optimizers.Optimizer) -> str | None:
-    """The optimizer's class and settings; a plain learning rate is left out (it lives in a variable,
-    copied like the weights), a schedule is kept."""
-    if not _trusted(optimizer):
+def _plain(value):
+    """``value`` as JSON-ready data if it is plain data (numbers, strings, lists, dicts of them), else raise."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    raise TypeError(type(value).__name__)
+
+
+def optimizer_behaviour(optimizer: keras.optimizers.Optimizer, variables: list) -> str | None:
+    """Everything that decides how ``optimizer`` updates ``variables``, as JSON; ``None`` if some part of it
+    cannot be compared (an optimizer class or schedule from elsewhere, an attribute that is not plain data).
+
+    Variables and slots are state, copied between the stand-in and the model, so they are left out; a
+    plain learning rate is a variable too, while a schedule is behaviour. Weight-decay exclusions are
+    compared as what they decide: which of ``variables`` decay.
+    """
+    rate = optimizer._learning_rate
+    if not _trusted(optimizer) or not (isinstance(rate, keras.Variable) or _trusted(rate)):
         return None
-    serialized = keras.optimizers.serialize(optimizer)
-    config = {k: v for k, v in serialized["config"].items() if k != "name"}
-    if not isinstance(config.get("learning_rate"), dict):
-        config.pop("learning_rate", None)
-    return json.dumps([serialized["class_name"], serialized.get("module"), config], sort_keys=True, default=str)
+    settings = {}
+    for name, value in vars(optimizer).items():
+        if name in OPTIMIZER_BOOKKEEPING or name.startswith("_self_"):
+            continue
+        if isinstance(value, keras.Variable) or (isinstance(value, list | tuple)
+                                                 and all(isinstance(v, keras.Variable) for v in value)):
+            continue  # slots (empty before build): state
+        try:
+            settings[name] = _plain(value)
+        except TypeError:
+            return None
+    schedule = None if isinstance(rate, keras.Variable) else keras.optimizers.schedules.serialize(rate)
+    decays = [bool(optimizer._use_weight_decay(v)) for v in variables] if optimizer.weight_decay else []
+    return json.dumps([type(optimizer).__module__, type(optimizer).__qualname__, settings, schedule, decays],
+                      sort_keys=True, default=str)
 
 
-def _loss_key(loss) -> str | None:
+def loss_key(loss) -> str | None:
+    """The loss's class and configuration as JSON; ``None`` for a loss from elsewhere."""
     if isinstance(loss, str):
         return loss
     if isinstance(loss, keras.losses.Loss) and _trusted(loss):
@@ -97,11 +147,26 @@ def _loss_key(loss) -> str | None:
     return None
 
 
+def check_optimizer_is_for(optimizer: keras.optimizers.Optimizer, variables: list) -> None:
+    """Refuse an optimizer already built for other variables, as Keras does ("Unknown variable")."""
+    if not optimizer.built:
+        return
+    known = optimizer._trainable_variables_indices
+    unknown = [v.path for v in variables if optimizer._var_key(v) not in known]
+    if unknown:
+        raise ArgumentError(
+            f"This optimizer was built for another model's variables, not for {unknown[0]}"
+            f"{f' and {len(unknown) - 1} more' if len(unknown) > 1 else ''}. An optimizer keeps state for the "
+            "variables it was built with: create a new optimizer for each model, e.g. keras.optimizers.Adam(...)."
+        )
+
+
 class SharedStepper:
     """A model's stepper that runs a stand-in's compiled step on the model's own variables."""
 
-    def __init__(self, stand_in: TapeStepper, model: keras.Model, optimizer: keras.optimizers.Optimizer):
-        self.stand_in = stand_in
+    def __init__(self, stand_in: TapeStepper, lock: threading.Lock, model: keras.Model,
+                 optimizer: keras.optimizers.Optimizer):
+        self.stand_in, self.lock = stand_in, lock
         optimizer.build(model.trainable_variables)
         self.pairs = list(zip([*stand_in.model.variables, *stand_in.optimizer.variables],
                               [*model.variables, *optimizer.variables], strict=True))
@@ -111,47 +176,93 @@ class SharedStepper:
 
     def run(self, *args, **kwargs) -> ChunkResult:
         """``TapeStepper.run`` on the model's own weights and optimizer state (see the module)."""
-        for borrowed, own in self.pairs:
-            borrowed.assign(own)
-        try:
-            return self.stand_in.run(*args, **kwargs)
-        finally:
+        with self.lock:  # one model at a time in the stand-in
             for borrowed, own in self.pairs:
-                own.assign(borrowed)
+                borrowed.assign(own)
+            try:
+                return self.stand_in.run(*args, **kwargs)
+            finally:
+                for borrowed, own in self.pairs:
+                    own.assign(borrowed)
 
 
-def _stand_in(model: keras.Model, optimizer: keras.optimizers.Optimizer, loss, **options) -> TapeStepper | None:
-    """A clone of ``model`` and ``optimizer`` with a stepper of its own, or ``None`` if they differ."""
+class StepCache:
+    """The stand-ins, least recently used first: at most ``size``, each with the lock its borrowers share."""
+
+    def __init__(self, size: int = STEPS_KEPT):
+        self.size = size
+        self._stand_ins: OrderedDict[str, tuple[TapeStepper, threading.Lock]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._stand_ins)
+
+    def clear(self) -> None:
+        """Forget every stand-in (their compiled steps are freed with them)."""
+        with self._lock:
+            self._stand_ins.clear()
+
+    def stepper(self, model: keras.Model, optimizer: keras.optimizers.Optimizer, loss, *, key: str,
+                options: dict) -> SharedStepper | None:
+        """A stepper borrowing the stand-in for ``key``, made from ``model`` if there is none yet;
+        ``None`` if no faithful stand-in can be made."""
+        with self._lock:
+            if key not in self._stand_ins:
+                stand_in = _stand_in(model, optimizer, loss, key, options)
+                if stand_in is None:
+                    return None
+                self._stand_ins[key] = (stand_in, threading.Lock())
+                while len(self._stand_ins) > self.size:
+                    self._stand_ins.popitem(last=False)
+            self._stand_ins.move_to_end(key)
+            stand_in, lock = self._stand_ins[key]
+        return SharedStepper(stand_in, lock, model, optimizer)
+
+
+COMPILED_STEPS = StepCache()
+
+
+def clear_compiled_steps() -> None:
+    """Free every compiled step kept for sharing between models (chapters 1-6); later runs compile anew."""
+    COMPILED_STEPS.clear()
+
+
+def _stand_in(model: keras.Model, optimizer: keras.optimizers.Optimizer, loss, key: str,
+              options: dict) -> TapeStepper | None:
+    """A clone of ``model`` and a copy of ``optimizer`` with a stepper of their own, or ``None`` if the copy
+    would compute something else (its key differs) or its variables do not line up with the model's."""
     try:
         clone = keras.models.clone_model(model)
-        clone_optimizer = type(optimizer).from_config(optimizer.get_config())
+        copy = copy_optimizer(optimizer, model.trainable_variables, clone.trainable_variables)
     except (ValueError, TypeError, NotImplementedError):  # a layer or optimizer Keras cannot rebuild
         return None
-    stepper = TapeStepper(clone, clone_optimizer, loss, **options)
+    if _sharing_key(clone, copy, loss, options) != key:
+        return None
+    stepper = TapeStepper(clone, copy, loss, **options)
     optimizer.build(model.trainable_variables)
     shapes = [[(tuple(v.shape), v.dtype) for v in variables] for variables in (
-        clone.variables + clone_optimizer.variables, model.variables + optimizer.variables)]
+        clone.variables + copy.variables, model.variables + optimizer.variables)]
     return stepper if shapes[0] == shapes[1] else None
+
+
+def _sharing_key(model: keras.Model, optimizer: keras.optimizers.Optimizer, loss, options: dict) -> str | None:
+    """What a shared step must agree on, as JSON; ``None`` where this model and optimizer cannot share."""
+    if keras.mixed_precision.global_policy().name != "float32":
+        return None
+    keys = [architecture_key(model), optimizer_behaviour(optimizer, model.trainable_variables), loss_key(loss)]
+    if None in keys:
+        return None
+    xla = options["jit_compile"] if options["jit_compile"] != "auto" else xla_by_default(model, options["batch_size"])
+    return json.dumps([*keys, options["prequential"], bool(xla)])
 
 
 def stepper_for(model: keras.Model, optimizer: keras.optimizers.Optimizer, loss, *, prequential: bool,
                 batch_size: int, jit_compile: bool | str = "auto", strategy: tf.distribute.Strategy | None = None):
-    """The compiled stepper for a run of ``batch_size`` micro-batches (chapters 1-6): shared with
-    earlier models of the same architecture, optimizer settings and loss where possible, else a
-    ``TapeStepper`` of its own."""
+    """The compiled stepper for a run of ``batch_size`` micro-batches (chapters 1-6): shared with earlier
+    models where that is faithful (see the module), else a ``TapeStepper`` of the model's own. An optimizer
+    built for another model's variables is refused."""
+    check_optimizer_is_for(optimizer, model.trainable_variables)
     options = {"prequential": prequential, "jit_compile": jit_compile, "batch_size": batch_size}
-    keys = (None if strategy is not None or keras.mixed_precision.global_policy().name != "float32"
-            else [_model_key(model), _optimizer_key(optimizer), _loss_key(loss)])
-    if keys is None or None in keys:
-        return TapeStepper(model, optimizer, loss, strategy=strategy, **options)
-    key = json.dumps([*keys, prequential, jit_compile, xla_by_default(model, batch_size)])
-    if key not in _stand_ins:
-        stand_in = _stand_in(model, optimizer, loss, **options)
-        if stand_in is None:
-            return TapeStepper(model, optimizer, loss, **options)
-        _stand_ins[key] = stand_in
-        while len(_stand_ins) > TWINS_KEPT:
-            _stand_ins.popitem(last=False)
-    _stand_ins.move_to_end(key)
-    return SharedStepper(_stand_ins[key], model, optimizer)
-
+    key = None if strategy is not None else _sharing_key(model, optimizer, loss, options)
+    shared = None if key is None else COMPILED_STEPS.stepper(model, optimizer, loss, key=key, options=options)
+    return shared or TapeStepper(model, optimizer, loss, strategy=strategy, **options)

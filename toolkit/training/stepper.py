@@ -27,11 +27,12 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 import tensorflow as tf
+from tensorflow.python.framework.config import is_op_determinism_enabled  # what Keras's fit reads
 
 from toolkit.distributed.strategy import check_strategy_scope
 from toolkit.errors import ArgumentError
 from toolkit.evaluation.losses import correctness_fn, per_example_loss
-from toolkit.models.inspect import behaves_same_in_training, has_convolutions, supports_xla
+from toolkit.models.inspect import behaves_same_in_training, draws_random_numbers, has_convolutions, supports_xla
 
 # On a CPU, XLA's compile (about half a second) pays off where a step is little work and TensorFlow's
 # per-op overhead dominates. Above this many multiply-adds per step (batch size x trainable parameters)
@@ -44,8 +45,16 @@ def xla_by_default(model: keras.Model, batch_size: int | None = None) -> bool:
     """Whether ``jit_compile="auto"`` compiles with XLA: when every layer supports it (Keras marks
     those that do not, e.g. image augmentation), except on a CPU for convolutions, where XLA convolves
     far more slowly than TensorFlow's own kernels (57x on the course's CNN, bench/distributed.py), and
-    for steps of more than ``XLA_STEP_WORK`` multiply-adds."""
+    for steps of more than ``XLA_STEP_WORK`` multiply-adds.
+
+    Under op determinism ``model.fit`` never compiles with XLA, and XLA draws other random numbers than
+    the plain graph, so a model that draws random numbers (dropout, noise) then runs without XLA too:
+    its dropout masks are those ``fit`` draws. (Without op determinism, pass the ``jit_compile`` that
+    ``fit`` used to get its masks; ``history.params["jit_compile"]`` records the engine of every run.)
+    """
     if not supports_xla(model):
+        return False
+    if draws_random_numbers(model) and is_op_determinism_enabled():
         return False
     if tf.config.list_logical_devices("GPU"):
         return True
@@ -69,6 +78,13 @@ class ChunkResult:
     steps: int
     finite: bool
     updates: np.ndarray
+
+    def then(self, later: ChunkResult) -> ChunkResult:
+        """This chunk's results followed by those of the chunk run right after it."""
+        return ChunkResult(np.concatenate([self.loss, later.loss]),
+                           None if self.correct is None else np.concatenate([self.correct, later.correct]),
+                           self.steps + later.steps, later.finite,
+                           np.concatenate([self.updates, later.updates + self.total_updates]))
 
     @property
     def total_updates(self) -> int:
@@ -116,6 +132,9 @@ class TapeStepper:
         self.loss_fn = per_example_loss(loss)
         self.correct_fn = correctness_fn(model, loss)
         self.prequential = prequential
+        # Padding a micro-batch changes nothing where every layer computes the same in training; with
+        # dropout or batch normalization a short batch must run at its own size, as in ``fit``.
+        self.pads_exactly = behaves_same_in_training(model) or strategy is not None
         self.reuse_training_pass = not prequential or behaves_same_in_training(model)
         self._chose_xla = jit_compile == "auto"
         if jit_compile == "auto":
@@ -264,6 +283,22 @@ class TapeStepper:
         if not 0 < n <= capacity:
             raise ArgumentError(f"A chunk holds 1..{capacity} samples, got {n}.")
         mask = np.ones(n, np.float32) if mask is None else mask.astype(np.float32)
+        short = n % batch_size
+        if short and not self.pads_exactly:  # the short last micro-batch runs at its own size
+            def part(a, where):
+                return None if a is None else a[where]
+            head, tail = slice(0, n - short), slice(n - short, n)
+            result = (self._run_padded(x[head], y[head], batch_size, steps_per_chunk, mask[head],
+                                       part(x_pred, head), part(y_pred, head)) if n > short else None)
+            if result is not None and not result.finite:
+                return result
+            last = self._run_padded(x[tail], y[tail], short, 1, mask[tail], part(x_pred, tail), part(y_pred, tail))
+            return last if result is None else result.then(last)
+        return self._run_padded(x, y, batch_size, steps_per_chunk, mask, x_pred, y_pred)
+
+    def _run_padded(self, x, y, batch_size, steps_per_chunk, mask, x_pred, y_pred) -> ChunkResult:
+        """One compiled call of ``steps_per_chunk`` micro-batches, the inputs padded to fill it."""
+        n, capacity = len(x), steps_per_chunk * batch_size
 
         def fold(a: np.ndarray) -> tf.Tensor:
             if n < capacity:  # pad to the compiled shape

@@ -26,6 +26,7 @@ from toolkit.runtime import Stopwatch
 from toolkit.training.adapters import Chunk, merge
 from toolkit.training.callbacks import ProgressBar, learning_rate_of, non_finite_message
 from toolkit.training.checkpoints import SaveState
+from toolkit.training.execution import CallPlan
 from toolkit.training.history import RunHistory
 from toolkit.training.stepper import ChunkResult, TapeStepper
 
@@ -64,8 +65,8 @@ class RunState:
 class Trainer:
     """Runs windows of chunks through a stepper and reports each window to the callbacks.
 
-    With ``fuse`` > 0, consecutive one-chunk windows are learned together in compiled calls of up to
-    ``fuse`` samples, then reported one by one exactly as if run apart: the per-sample results carry
+    With ``plan.fuse`` > 0, consecutive one-chunk windows are learned together in compiled calls of up to
+    ``plan.fuse`` samples, then reported one by one exactly as if run apart: the per-sample results carry
     each window's metrics. Fuse only when nothing reads the model at the end of a window
     (validation, checkpoints, a user's callbacks), since the model is then one call ahead.
     """
@@ -74,16 +75,19 @@ class Trainer:
     optimizer: keras.optimizers.Optimizer
     stepper: TapeStepper
     loss: object
-    batch_size: int
-    steps_per_chunk: int
+    plan: CallPlan
     report: Callable[[PrequentialScore], dict]
     validation_data: tuple | None = None
-    fuse: int = 0
+
+    @property
+    def batch_size(self) -> int:
+        """Samples per micro-batch (one update each)."""
+        return self.plan.batch_size
 
     def compute(self, chunk: Chunk, run: RunState, steps: int | None = None) -> ChunkResult:
         """One compiled call on a chunk (timed as training), of ``steps`` micro-batches (padded)."""
         check_labels(chunk.y, self.model, self.loss)
-        steps = steps or self.steps_per_chunk
+        steps = steps or self.plan.steps
         with run.watch.running():
             return self.stepper.run(chunk.x, chunk.y, self.batch_size, steps_per_chunk=steps, mask=chunk.mask,
                                     x_pred=chunk.x_pred, y_pred=chunk.y_pred)
@@ -104,9 +108,23 @@ class Trainer:
 
     def run(self, windows: Iterable[Window], run: RunState, *, callbacks: Sequence[keras.callbacks.Callback] = (),
             progress: ProgressBar | None = None, saver: SaveState | None = None) -> RunHistory:
-        """Train window by window, calling the callbacks as ``fit`` does; returns the run's history."""
-        if getattr(self.model, "optimizer", None) is None:
-            self.model.optimizer = self.optimizer  # callbacks such as TensorBoard read model.optimizer
+        """Train window by window, calling the callbacks as ``fit`` does; returns the run's history.
+
+        For the whole run ``model.optimizer`` is the optimizer that trains, so callbacks such as
+        ``LearningRateScheduler`` act on it; what it was before is restored afterwards. As at the end of
+        ``fit``, an optimizer with ``use_ema=True`` leaves the moving averages in the weights.
+        """
+        before = getattr(self.model, "optimizer", None)
+        self.model.optimizer = self.optimizer
+        try:
+            self._run(windows, run, callbacks=callbacks, progress=progress, saver=saver)
+        finally:
+            self.model.optimizer = before
+            run.history.params["jit_compile"] = bool(self.stepper.jit_compile)  # XLA may have refused the step
+        return run.history
+
+    def _run(self, windows: Iterable[Window], run: RunState, *, callbacks: Sequence[keras.callbacks.Callback],
+             progress: ProgressBar | None, saver: SaveState | None) -> None:
         listed = [run.history, *(c for c in (progress, saver) if c is not None), *callbacks]
         hooks = keras.callbacks.CallbackList(listed, model=self.model, **run.history.params)
         self.model.stop_training = False
@@ -126,31 +144,32 @@ class Trainer:
             checkpoint = saver.state.latest if saver else None
             if self.model.stop_training:
                 break
+        if getattr(self.optimizer, "use_ema", False):
+            self.optimizer.finalize_variable_values(self.model.trainable_variables)
         hooks.on_train_end()
-        return run.history
 
     def _learned(self, windows: Iterable[Window], run: RunState) -> Iterator[tuple[Window, Iterable]]:
         """Each window with ``(chunk, result_of)`` pairs: one compiled call per chunk, made when
         ``result_of()`` is called, or, with ``fuse``, one call per group of windows, made before it."""
-        if not self.fuse:
+        if not self.plan.fuse:
             for window in windows:
                 yield window, ((chunk, partial(self.compute, chunk, run)) for chunk in window.chunks)
             return
         for group in self._groups(windows):
             chunks = [window.chunks[0] for window in group]
             start = run.watch.elapsed
-            fused = self.compute(merge(chunks), run, steps=self.fuse // self.batch_size)
+            fused = self.compute(merge(chunks), run, steps=self.plan.fuse // self.batch_size)
             seconds, sizes = run.watch.elapsed - start, np.cumsum([len(c.x) for c in chunks])
             for window, chunk, result, done in zip(group, chunks, fused.split(sizes, self.batch_size), sizes):
                 run.watch.elapsed = start + seconds * done / sizes[-1]  # the call's time, shared by samples
                 yield window, [(chunk, lambda result=result: result)]
 
     def _groups(self, windows: Iterable[Window]) -> Iterator[list[Window]]:
-        """Consecutive windows of one chunk each, in groups of at most ``fuse`` samples."""
+        """Consecutive windows of one chunk each, in groups of at most ``plan.fuse`` samples."""
         group: list[Window] = []
         for window in windows:
             (chunk,) = window.chunks  # fusing needs one chunk per window
-            if group and sum(len(w.chunks[0].x) for w in group) + len(chunk.x) > self.fuse:
+            if group and sum(len(w.chunks[0].x) for w in group) + len(chunk.x) > self.plan.fuse:
                 yield group
                 group = []
             window.chunks = [chunk]
