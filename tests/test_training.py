@@ -170,6 +170,14 @@ def test_online_progress_bar_shows_samples_per_second(small, capsys):
     assert "samples/s" in capsys.readouterr().out
 
 
+def test_progress_is_plain_lines_where_the_output_is_not_a_terminal(small, capsys, monkeypatch):
+    monkeypatch.setattr("toolkit.training.callbacks.interactive_output", lambda: False)
+    tk.train_online(tk.models.mlp(), small[0], log_every=300, verbose=1)
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\r" not in out and "\b" not in out
+    assert out.splitlines()[-1].startswith("600/600 samples - loss: ")
+
+
 def test_online_refuses_to_overwrite_checkpoints_without_resume(small, tmp_path):
     tk.train_online(tk.models.mlp(), small[0], checkpoint_dir=str(tmp_path), verbose=0)
     with pytest.raises(FileExistsError, match="resume=True"):

@@ -7,10 +7,12 @@ Reporting, progress and checkpoints consume a loop's events through ``keras.call
 from __future__ import annotations
 
 import math
+import sys
 import time
 
 import keras
 import numpy as np
+from keras.src.utils import io_utils  # where Keras's own progress bar prints
 
 from toolkit.errors import NonFiniteLossError
 
@@ -97,23 +99,39 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
             )
 
 
+def interactive_output() -> bool:
+    """Whether standard output is a terminal or a notebook, where a progress bar can redraw itself."""
+    return "ipykernel" in sys.modules or (hasattr(sys.stdout, "isatty") and sys.stdout.isatty())
+
+
 class ProgressBar(keras.callbacks.Callback):
-    """A Keras progress bar over samples, showing loss, accuracy and samples/s (the tape loops, chapter 1)."""
+    """A Keras progress bar over samples, showing loss, accuracy and samples/s (the tape loops, chapter 1).
+
+    Where the output is not a terminal or a notebook (a log file, a pipe), it prints plain lines
+    instead, at most one every ``interval`` seconds and always the last one.
+    """
 
     SHOWN = ("loss", "accuracy", "val_accuracy")
 
-    def __init__(self, total: int, start: int = 0):
+    def __init__(self, total: int, start: int = 0, interval: float = 10.0):
         super().__init__()
-        self.total, self.start = total, start
+        self.total, self.start, self.interval = total, start, interval
         self.bar = None
+        self._printed_at = -math.inf
 
     def on_train_begin(self, logs=None):
-        self.bar = keras.utils.Progbar(self.total, unit_name="sample", stateful_metrics=[*self.SHOWN, "samples/s"])
-        if self.start:
-            self.bar.update(self.start)
+        if interactive_output():
+            self.bar = keras.utils.Progbar(self.total, unit_name="sample", stateful_metrics=[*self.SHOWN, "samples/s"])
+            if self.start:
+                self.bar.update(self.start)
 
     def on_epoch_end(self, epoch, logs=None):
         row = logs or {}
         values = [(k, row[k]) for k in self.SHOWN if k in row and not np.isnan(row[k])]
         values.append(("samples/s", row["samples"] / max(row["time"], 1e-9)))
-        self.bar.update(int(row["samples"]), values)
+        if self.bar is not None:
+            self.bar.update(int(row["samples"]), values)
+        elif time.monotonic() - self._printed_at >= self.interval or row["samples"] >= self.total:
+            self._printed_at = time.monotonic()
+            shown = " - ".join(f"{k}: {v:,.0f}" if k == "samples/s" else f"{k}: {v:.4f}" for k, v in values)
+            io_utils.print_msg(f"{int(row['samples'])}/{self.total} samples - {shown}")
