@@ -92,6 +92,12 @@ def identify(nb: nbformat.NotebookNode, name: str, chapter: str | None = None) -
     return wanted or found
 
 
+def chapter_key(chapter: str) -> str:
+    """The grading key's name for a chapter given as ``"1"``, ``"01"`` or ``"01_batch_vs_online"`` (the
+    ``--chapter`` of ``python -m toolkit grade``); raises ``SubmissionError`` naming the chapters."""
+    return _chapter_key(chapter, keys())
+
+
 def _chapter_key(chapter: str, available: dict[str, Path]) -> str:
     matches = [key for key in available if key == chapter or (chapter.isdigit() and int(key[:2]) == int(chapter))]
     if len(matches) != 1:
