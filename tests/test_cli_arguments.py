@@ -147,3 +147,11 @@ def test_start_up_output_on_a_cpu_machine_has_no_error_lines():
     assert quiet.stderr == ""  # nothing at all: no oneDNN notes, no CUDA probes
     loud = run_python("-m", "toolkit", "doctor", "--verbose", env=env, timeout=300)
     assert loud.returncode == 0 and loud.stderr.strip()  # --verbose shows TensorFlow's log again
+
+
+def test_student_outside_the_course_repository_says_it_is_for_authors(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(notebooks, "CHAPTERS", tmp_path)  # as in a regular install: no solution notebooks
+    with pytest.raises(SystemExit) as stopped:
+        main(["student"])
+    lines = capsys.readouterr().err.splitlines()
+    assert stopped.value.code == 2 and len(lines) == 1 and "student is an author's command" in lines[0]

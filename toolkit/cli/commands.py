@@ -44,9 +44,13 @@ def _doctor(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
 
 
 def _student(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    from toolkit.course import notebooks
     from toolkit.course.learner import write_learner_versions
     from toolkit.errors import OverwriteRefusedError
 
+    if not notebooks.chapter_notebooks():
+        parser.error(f"there are no solution notebooks in {notebooks.CHAPTERS}: student is an author's command; "
+                     "run it in a clone of the course repository")
     try:
         written = write_learner_versions(force=args.force)
     except OverwriteRefusedError as error:
