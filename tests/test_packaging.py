@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -32,7 +33,9 @@ def installed(tmp_path_factory):
         shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     for name in PROJECT_FILES:
         shutil.copy(ROOT / name, source / name)
-    _pip("wheel", str(source), "--no-deps", "--no-build-isolation", "-q", "-w", str(folder / "dist"), cwd=folder)
+    # Offline when this environment can build (setuptools and wheel installed); else pip fetches them.
+    offline = ["--no-build-isolation"] if all(importlib.util.find_spec(m) for m in ("setuptools", "wheel")) else []
+    _pip("wheel", str(source), "--no-deps", *offline, "-q", "-w", str(folder / "dist"), cwd=folder)
     wheel = next((folder / "dist").glob("*.whl"))
     _pip("install", "--no-deps", "-q", "--target", str(folder / "site"), str(wheel), cwd=folder)
     return folder / "site"

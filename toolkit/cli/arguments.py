@@ -22,13 +22,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
+# argparse's own messages that do not say what to type instead
+ARGPARSE_WITHOUT_A_FIX = ("unrecognized arguments", "the following arguments are required", "ambiguous option")
+
 
 class Parser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose errors are one line: ``PROG: error: MESSAGE`` and exit code 2."""
 
     def error(self, message: str) -> NoReturn:
         """Print the one-line error and exit with code 2 (argparse's code for bad usage)."""
-        if message.startswith("unrecognized arguments"):
+        if message.startswith(ARGPARSE_WITHOUT_A_FIX):
             message += f" ({self.prog} --help lists the options)"
         self.exit(2, f"{self.prog}: error: {message}\n")
 
