@@ -2,7 +2,7 @@
 
 A bad value stops the command with one line on stderr that names the fix, and exit code 2, as
 argparse does (``Parser.error``). Values that need the file system (an output folder that must be
-writable) are checked right after parsing, by ``check_output_folder`` and ``check_output_file``.
+writable) are checked right after parsing, by ``check_output_folder`` and ``check_output_file``, which create nothing.
 
 >>> whole(1)("3"), positive("0.5")
 (3, 0.5)
@@ -85,13 +85,15 @@ def existing_file(text: str) -> Path:
 
 
 def _writable(folder: Path) -> str | None:
-    """Why ``folder`` cannot be created or written to, or None (it exists afterwards)."""
+    """Why ``folder`` cannot be created or written to, or None. Nothing is left behind: a folder is made
+    and removed in the nearest part of the path that exists."""
+    existing = folder.absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is a file, not a folder"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
-            pass
-    except FileExistsError:
-        return "it is a file, not a folder"
+        os.rmdir(tempfile.mkdtemp(dir=existing, prefix=".write-test-"))
     except OSError as error:
         return error.strerror or type(error).__name__
     return None
