@@ -11,8 +11,13 @@ from toolkit.cli.compare import run_compare
 from toolkit.cli.doctor import report
 
 
-def test_compare_on_a_tiny_budget_writes_the_report(tmp_path):
-    result = run_compare(tmp_path, samples=1000, epochs=1, verbose=0)
+def test_compare_on_a_tiny_budget_writes_the_report(tmp_path, capsys):
+    result = run_compare(tmp_path, samples=1000, epochs=1, verbose=2, plain_progress=True)
+    printed = capsys.readouterr().out
+    assert "\x1b" not in printed and "\r" not in printed and "\b" not in printed  # plain lines off a terminal
+    assert "  1: samples 4000, loss" in printed and "  2: samples 1000, loss" in printed
+    assert printed.rstrip().endswith("\n".join(f"  {tmp_path / name}"
+                                              for name in ("batch_model.keras", "compare.json", "compare.png")))
     saved = json.loads((tmp_path / "compare.json").read_text())
     methods = [r["method"] for r in saved["results"]]
     assert methods == ["batch: model.fit", "mini-batch: tape", "online: per-sample"]

@@ -67,6 +67,11 @@ class CheckpointExistsError(ToolkitError, FileExistsError):
     """A checkpoint directory already holds a run, and the call did not ask to resume it."""
 
 
+class OverwriteRefusedError(ToolkitError, FileExistsError):
+    """A file holds someone's work that writing would erase (a learner notebook with answers), and the call
+    did not ask to overwrite it."""
+
+
 class DatasetUnavailableError(ToolkitError, RuntimeError):
     """The requested data cannot be loaded here (for example, no network for the full MNIST)."""
 

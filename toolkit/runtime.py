@@ -1,20 +1,59 @@
-"""Process-wide TensorFlow settings and fair measurements: seeds, determinism, CPU threads, a pausable
-stopwatch and peak memory (chapters 1-6).
+"""Process-wide TensorFlow settings and fair measurements: a quiet start, seeds, determinism, CPU threads,
+a pausable stopwatch and peak memory (chapters 1-6).
 
-Importing the toolkit changes none of these; each function changes only what its name says.
+Importing the toolkit changes none of these; each function changes only what its name says. This module
+imports TensorFlow only inside its functions, so ``start_tensorflow`` can run before TensorFlow loads.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-
-import keras
-import tensorflow as tf
+from types import ModuleType
 
 from toolkit.errors import RuntimeConfigurationError
+
+LOG_LEVEL = "TF_CPP_MIN_LOG_LEVEL"
+
+
+def start_tensorflow(*, verbose: bool = False) -> ModuleType:
+    """Import TensorFlow, quietly unless ``verbose``; returns the module (the CLI, chapters 1-6).
+
+    TensorFlow's C++ libraries log as they load: oneDNN notes, and, on a machine without a GPU,
+    error-level lines about CUDA (``failed call to cuInit ... UNKNOWN ERROR (303)``) that are no error
+    at all. Quiet, it sets ``TF_CPP_MIN_LOG_LEVEL=3`` (unless set already) and drops what the libraries
+    write to stderr while loading, before they read that setting; if the import fails, that text is
+    shown after all. ``verbose`` sets the level to 0 and hides nothing. It changes an environment
+    variable and, during the import only, file descriptor 2: call it before anything imports TensorFlow.
+    """
+    if verbose:
+        os.environ[LOG_LEVEL] = "0"
+        import tensorflow
+
+        return tensorflow
+    os.environ.setdefault(LOG_LEVEL, "3")
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    with tempfile.TemporaryFile() as captured:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    return tensorflow
 
 
 def seed_everything(seed: int = 0, *, deterministic: bool = True) -> None:
@@ -23,6 +62,9 @@ def seed_everything(seed: int = 0, *, deterministic: bool = True) -> None:
     Op determinism makes reruns bit-identical (tests, graded cells, kill-and-resume) at a
     small speed cost; some GPU ops then raise instead of running non-deterministically.
     """
+    import keras
+    import tensorflow as tf
+
     keras.utils.set_random_seed(seed)
     if deterministic:
         tf.config.experimental.enable_op_determinism()
@@ -36,6 +78,8 @@ def set_cpu_threads(intra_op: int, inter_op: int | None = None) -> None:
     second thread) but costs large batches and convolutions a third of their speed, so the toolkit
     never sets it for you; ``bench/online_throughput.py`` reports it as a best case.
     """
+    import tensorflow as tf
+
     try:
         tf.config.threading.set_intra_op_parallelism_threads(intra_op)
         if inter_op is not None:
@@ -66,6 +110,8 @@ class Stopwatch:
 
 def compute_device() -> str:
     """The device TensorFlow computes on by default: the first GPU, else the CPU."""
+    import tensorflow as tf
+
     return "GPU:0" if tf.config.list_logical_devices("GPU") else "CPU:0"
 
 
@@ -90,6 +136,8 @@ def peak_memory(device: str | None = None) -> Iterator[PeakMemory]:
     It counts tensors created in the block (weights, batches, activations, a data set converted
     to a tensor), not NumPy arrays held by Python. Used by ``compare`` and chapter 1.
     """
+    import tensorflow as tf
+
     result = PeakMemory(device or compute_device())
     tf.config.experimental.reset_memory_stats(result.device)
     held_before = tf.config.experimental.get_memory_info(result.device)["current"]

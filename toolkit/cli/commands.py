@@ -1,39 +1,66 @@
-"""Command line: ``python -m toolkit compare|doctor|student|grade|execute|distribute`` (chapters 1-6)."""
+"""Command line: ``python -m toolkit compare|doctor|student|grade|execute|distribute`` (chapters 1-6).
+
+Every argument is checked before any work (``toolkit.cli.parser``): a bad one gives one line and exit
+code 2. TensorFlow starts quietly unless ``--verbose`` is given (``toolkit.runtime.start_tensorflow``).
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import logging
-import os
 import sys
-from pathlib import Path
+from collections.abc import Callable
+
+from toolkit.cli.arguments import check_output_file, check_output_folder, stdout_is_terminal
+from toolkit.cli.parser import build_parser
 
 
-def _compare(args: argparse.Namespace) -> None:
+def _compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     from toolkit.cli.compare import run_compare
+    from toolkit.data import load_mnist
+    from toolkit.errors import DatasetUnavailableError
     from toolkit.runtime import set_cpu_threads
 
     if args.cpu_threads:
         set_cpu_threads(args.cpu_threads)
-
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # keras.datasets prints "Downloading data from ..."
+            data = load_mnist(args.dataset)
+    except DatasetUnavailableError as error:
+        if args.dataset == "full":
+            parser.error("argument --dataset: the full MNIST cannot be downloaded here (offline?) and is not "
+                         "cached in ~/.keras/datasets: use --dataset subset (the 5,000 digits in data/)")
+        parser.error(str(error).splitlines()[0])
     run_compare(args.out, seed=args.seed, samples=args.samples, epochs=args.epochs, dataset=args.dataset,
-                verbose=1 if args.quiet else 2)
+                verbose=1 if args.quiet else 2, plain_progress=not stdout_is_terminal(), data=data)
 
 
-def _doctor(args: argparse.Namespace) -> None:
+def _doctor(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     from toolkit.cli.doctor import report
 
     print(report())
 
 
-def _student(args: argparse.Namespace) -> None:
+def _student(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    from toolkit.course import notebooks
     from toolkit.course.learner import write_learner_versions
+    from toolkit.errors import OverwriteRefusedError
 
-    for path in write_learner_versions():
+    if not notebooks.chapter_notebooks():
+        parser.error(f"there are no solution notebooks in {notebooks.CHAPTERS}: student is an author's command; "
+                     "run it in a clone of the course repository")
+    try:
+        written = write_learner_versions(force=args.force)
+    except OverwriteRefusedError as error:
+        print(f"{parser.prog}: refused: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+    for path in written:
         print(f"wrote {path}")
 
 
-def _grade(args: argparse.Namespace) -> None:
+def _grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     from toolkit.course.grading import grade_class, write_gradebook
 
     count = len(args.submissions)
@@ -54,7 +81,7 @@ def _grade(args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
-def _execute(args: argparse.Namespace) -> None:
+def _execute(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     from toolkit.course.notebooks import execute
 
     for path in args.notebooks:
@@ -62,86 +89,52 @@ def _execute(args: argparse.Namespace) -> None:
         print(f"executed {path}")
 
 
-def _distribute(args: argparse.Namespace, worker_args: list[str]) -> None:
-    from toolkit.cli.worker import launch_workers
+def _distribute(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    from toolkit.cli.worker import launch_workers, worker_argv
 
-    job = launch_workers(args.workers, worker_args, args.out, timeout=args.timeout)
+    job = launch_workers(args.workers, worker_argv(args, args.worker_options), args.out, timeout=args.timeout)
     print(job.report(), flush=True)
     raise SystemExit(job.returncode)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``python -m toolkit`` argument parser."""
-    parser = argparse.ArgumentParser(prog="python -m toolkit", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+HANDLERS: dict[str, Callable[[argparse.Namespace, argparse.ArgumentParser], None]] = {
+    "compare": _compare, "doctor": _doctor, "student": _student, "grade": _grade, "execute": _execute,
+    "distribute": _distribute,
+}
 
-    compare = commands.add_parser("compare", help="train one model four ways and compare (the main job)")
-    compare.add_argument("--out", default="compare_out", help="folder for compare.json and compare.png")
-    compare.add_argument("--seed", type=int, default=0)
-    compare.add_argument("--samples", type=int, default=12000, help="length of the online and drifting streams")
-    compare.add_argument("--epochs", type=int, default=5, help="epochs of the batch and mini-batch runs")
-    compare.add_argument("--dataset", choices=["auto", "subset", "full"], default="subset",
-                         help="subset: the 5,000 digits shipped in data/ (offline); full: keras.datasets.mnist")
-    compare.add_argument("--cpu-threads", type=int, default=None,
-                         help="TensorFlow intra-op threads (1 speeds per-sample training a little on a CPU and "
-                              "slows large batches; see README, Speed)")
-    compare.add_argument("--quiet", action="store_true", help="print only the final table")
-    compare.set_defaults(run=_compare)
 
-    doctor = commands.add_parser("doctor", help="versions, devices, CUDA libraries and determinism settings")
-    doctor.set_defaults(run=_doctor)
+def _check_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """The checks that need the file system, right after parsing and before any work."""
+    command = args.command_parser
+    if args.command in ("compare", "distribute"):
+        check_output_folder(command, "--out", args.out)
+    if args.command == "grade" and args.gradebook:
+        check_output_file(command, "--gradebook", args.gradebook, ".csv")
+    if args.command == "grade" and args.chapter:
+        from toolkit.course.submission import chapter_key
+        from toolkit.errors import SubmissionError
 
-    student = commands.add_parser("student", help="write the learner versions of the chapter notebooks")
-    student.set_defaults(run=_student)
-
-    grade = commands.add_parser(
-        "grade", help="grade submissions: their exercise cells, run inside the course's own notebook",
-        description="Only the # EXERCISE cells of each submission are graded, inside the course's pristine learner "
-                    "notebook of its chapter, in a temporary folder. Exits 1 unless every exercise passes; with "
-                    "--gradebook it writes the class's grades instead and exits 0.")
-    grade.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION")
-    grade.add_argument("--chapter", help="the chapter every submission must be (1 or 01_batch_vs_online); "
-                                         "by default each submission's own")
-    grade.add_argument("--gradebook", type=Path, metavar="FILE.csv",
-                       help="write one row per submission (1/0 per exercise, a total) and FILE.json with the reasons")
-    grade.add_argument("--cell-timeout", type=float, default=240.0, metavar="SECONDS",
-                       help="time limit of one cell (default 240)")
-    grade.add_argument("--timeout", type=float, default=1800.0, metavar="SECONDS",
-                       help="time limit of one whole notebook (default 1800)")
-    grade.add_argument("--exercises-only", action="store_true",
-                       help="run only each chapter's first cells and its Exercises section: a fast re-grade")
-    grade.set_defaults(run=_grade)
-
-    distribute = commands.add_parser(
-        "distribute", help="run a MultiWorkerMirroredStrategy job as N local worker processes",
-        description="Start N workers on 127.0.0.1 (one TF_CONFIG each). Other arguments go to every worker: "
-                    "--epochs, --batch-size (global), --learning-rate, --samples, --seed, --resume.")
-    distribute.add_argument("--workers", type=int, default=2)
-    distribute.add_argument("--out", default="distribute_out")
-    distribute.add_argument("--timeout", type=float, default=600.0, help="seconds before every worker is stopped")
-    distribute.set_defaults(run=_distribute, passes_unknown=True)
-
-    execute = commands.add_parser("execute", help="re-run notebooks and store their outputs (instructors)")
-    execute.add_argument("notebooks", nargs="+", type=Path)
-    execute.set_defaults(run=_execute)
-    return parser
+        try:
+            chapter_key(args.chapter)
+        except SubmissionError as error:
+            command.error(f"argument --chapter: {error}")
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of ``python -m toolkit``: quiets TensorFlow's C++ start-up log, shows the toolkit's
-    INFO logs, and runs the command."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Entry point of ``python -m toolkit``: check every argument, start TensorFlow quietly (unless
+    ``--verbose``) for the commands that use it, show the toolkit's INFO logs, and run the command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _check_paths(parser, args)
     toolkit_log = logging.getLogger("toolkit")
     if not toolkit_log.handlers:
         toolkit_log.addHandler(logging.StreamHandler(sys.stdout))
         toolkit_log.setLevel(logging.INFO)
-    args, unknown = build_parser().parse_known_args(argv)
-    if getattr(args, "passes_unknown", False):
-        args.run(args, unknown)
-    elif unknown:
-        build_parser().parse_args(argv)  # reports the unknown arguments and exits
-    else:
-        args.run(args)
+    if args.needs_tensorflow:
+        from toolkit.runtime import start_tensorflow
+
+        start_tensorflow(verbose=args.verbose)
+    HANDLERS[args.handler](args, args.command_parser)
 
 
 if __name__ == "__main__":

@@ -15,19 +15,47 @@ import os
 import sys
 from pathlib import Path
 
+SUBSET_TRAINING_DIGITS = 4000
+
+
+def add_worker_options(p: argparse.ArgumentParser) -> list[argparse.Action]:
+    """Add the training options every worker takes to ``p`` (the worker's parser, and ``distribute``'s, which
+    checks them before starting any worker); returns them, for ``worker_argv``."""
+    from toolkit.cli.arguments import positive, whole
+
+    return [
+        p.add_argument("--epochs", type=whole(1), default=3, help="epochs of training (default 3)"),
+        p.add_argument("--batch-size", type=whole(1), default=64,
+                       help="global batch, split among all workers (default 64)"),
+        p.add_argument("--learning-rate", type=positive, default=0.05, help="SGD learning rate (default 0.05)"),
+        p.add_argument("--samples", type=whole(1, SUBSET_TRAINING_DIGITS), default=SUBSET_TRAINING_DIGITS,
+                       help="training digits to use, of the embedded subset's 4000 (default all)"),
+        p.add_argument("--seed", type=whole(0, 2**32 - 1), default=0, help="seed of the weights and the data order"),
+        p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out"),
+        p.add_argument("--api", choices=["custom", "fit"], default="custom",
+                       help="custom: tk.train_minibatch (works); fit: Keras's model.fit (fails under this strategy)"),
+    ]
+
+
+def worker_argv(args: argparse.Namespace, options: list[argparse.Action]) -> list[str]:
+    """The command-line arguments that give a worker the values ``args`` holds for ``options``."""
+    argv: list[str] = []
+    for option in options:
+        value = getattr(args, option.dest)
+        if option.nargs == 0:  # a flag such as --resume
+            argv += [option.option_strings[0]] if value else []
+        else:
+            argv += [option.option_strings[0], str(value)]
+    return argv
+
 
 def parser() -> argparse.ArgumentParser:
     """The worker's arguments (the launcher passes them through)."""
-    p = argparse.ArgumentParser(prog="python -m toolkit.cli.worker", description=__doc__)
+    from toolkit.cli.arguments import Parser
+
+    p = Parser(prog="python -m toolkit.cli.worker", description=__doc__)
     p.add_argument("--out", required=True, help="folder for checkpoints, weights and history")
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--batch-size", type=int, default=64, help="global batch, split among all workers")
-    p.add_argument("--learning-rate", type=float, default=0.05)
-    p.add_argument("--samples", type=int, default=4000, help="training digits to use (of the embedded subset)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint")
-    p.add_argument("--api", choices=["custom", "fit"], default="custom",
-                   help="custom: tk.train_minibatch (works); fit: Keras's model.fit (fails under this strategy)")
+    add_worker_options(p)
     return p
 
 

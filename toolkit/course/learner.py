@@ -5,6 +5,10 @@ that keeps the block's hints and raises ``NotImplementedError``, and with the ex
 cells' outputs cleared. Check cells keep their expected outputs: the learner version is the
 grading key, and ``tk.grade`` runs a submission's exercise cells inside it. Badges point at
 the learner file itself, and a last "Grade my work" cell calls ``tk.grade()``.
+
+It is an author's tool. A learner who works in ``chapters/learner/`` keeps their answers in those
+files, so a learner notebook whose exercise cells differ from the stubs is never replaced unless
+``force=True`` (``python -m toolkit student --force``).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from pathlib import Path
 import nbformat
 
 from toolkit.course import notebooks
-from toolkit.errors import ArgumentError
+from toolkit.errors import ArgumentError, OverwriteRefusedError
 
 SOLUTION = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION\n(?P<body>.*?)^[ \t]*### END SOLUTION[ \t]*\n?",
                       re.MULTILINE | re.DOTALL)
@@ -65,11 +69,47 @@ def learner_version(source: Path) -> nbformat.NotebookNode:
     return notebooks.normalise(nb)
 
 
-def write_learner_versions(sources: list[Path] | None = None) -> list[Path]:
-    """Write ``chapters/learner/*.ipynb`` from the solution notebooks; returns the paths written."""
-    written = []
-    for source in sources or notebooks.chapter_notebooks():
-        target = learner_path(source)
-        notebooks.write(learner_version(source), target)
-        written.append(target)
-    return written
+def changed_exercises(existing: nbformat.NotebookNode, fresh: nbformat.NotebookNode) -> list[str]:
+    """The exercises whose cells in ``existing`` differ from the stubs of ``fresh``: someone's answers, or
+    stubs whose hints have changed since ``existing`` was written."""
+    mine, stubs = notebooks.exercise_cells(existing), notebooks.exercise_cells(fresh)
+    names = [*stubs, *(name for name in mine if name not in stubs)]
+    return [name for name in names
+            if [cell.source for cell in mine.get(name, [])] != [cell.source for cell in stubs.get(name, [])]]
+
+
+def _holding_work(target: Path, fresh: nbformat.NotebookNode) -> list[str]:
+    if not target.exists():
+        return []
+    try:
+        return changed_exercises(notebooks.read(target), fresh)
+    except Exception:  # nbformat raises several kinds for a file it cannot read; someone may still need it
+        return ["(the file is not a readable notebook)"]
+
+
+def write_learner_versions(sources: list[Path] | None = None, *, force: bool = False) -> list[Path]:
+    """Write ``chapters/learner/*.ipynb`` from the solution notebooks; returns the paths written (authors).
+
+    Unless ``force``, nothing is written when any learner notebook's exercise cells differ from the
+    stubs: ``OverwriteRefusedError`` names the files and exercises.
+    """
+    versions = {learner_path(source): learner_version(source) for source in sources or notebooks.chapter_notebooks()}
+    refused = {} if force else {target: changed for target, fresh in versions.items()
+                                if (changed := _holding_work(target, fresh))}
+    if refused:
+        held = "; ".join(f"{_shown(target)} (exercise {', '.join(changed)})" for target, changed in refused.items())
+        raise OverwriteRefusedError(
+            f"these learner notebooks hold code other than the stubs in their exercise cells, someone's answers "
+            f"or changed hints: {held}. Nothing was written. Copy the answers elsewhere first, or run "
+            "`python -m toolkit student --force` to overwrite them.")
+    for target, version in versions.items():
+        notebooks.write(version, target)
+    return list(versions)
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the course, when it is inside it."""
+    try:
+        return path.resolve().relative_to(notebooks.ROOT).as_posix()
+    except ValueError:
+        return str(path)

@@ -30,10 +30,14 @@ BADGE_PATH = re.compile(r"colab\.research\.google\.com/github/[^\s\"']*?/(\d\d_[
 CHAPTER_NUMBER = re.compile(r"^# Chapter (\d+)\b")
 
 
+PACKAGED_KEYS = Path(__file__).resolve().parent / "keys"  # where a wheel ships them (setup.py)
+
+
 def key_dir() -> Path:
-    """The folder of grading keys: the learner notebooks of the installed course (``chapters/learner``),
-    never the solutions."""
-    return notebooks.LEARNER_DIR
+    """The folder of grading keys: the learner notebooks of the installed course, never the solutions.
+    A regular install ships them in the package (``toolkit/course/keys``); a repository checkout or an
+    editable install reads ``chapters/learner``."""
+    return PACKAGED_KEYS if PACKAGED_KEYS.is_dir() else notebooks.LEARNER_DIR
 
 
 def keys() -> dict[str, Path]:
@@ -72,7 +76,7 @@ def identify(nb: nbformat.NotebookNode, name: str, chapter: str | None = None) -
     another chapter is refused."""
     available = keys()
     if not available:
-        raise SubmissionError(f"No grading keys found in {key_dir()}: reinstall the course (pip install -e .).")
+        raise SubmissionError(f"No grading keys found in {key_dir()}: reinstall the course (pip install .).")
     found = None
     for cell in nb.cells:
         if cell.cell_type == "markdown" and (badge := BADGE_PATH.search(cell.source)) and badge.group(1) in available:
@@ -90,6 +94,12 @@ def identify(nb: nbformat.NotebookNode, name: str, chapter: str | None = None) -
         raise SubmissionError(f"{name} is chapter {found}, not chapter {wanted}: this is the wrong notebook. "
                               f"Submit your {wanted}.ipynb.")
     return wanted or found
+
+
+def chapter_key(chapter: str) -> str:
+    """The grading key's name for a chapter given as ``"1"``, ``"01"`` or ``"01_batch_vs_online"`` (the
+    ``--chapter`` of ``python -m toolkit grade``); raises ``SubmissionError`` naming the chapters."""
+    return _chapter_key(chapter, keys())
 
 
 def _chapter_key(chapter: str, available: dict[str, Path]) -> str:

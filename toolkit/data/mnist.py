@@ -38,9 +38,15 @@ class ImageData(NamedTuple):
     source: str
 
 
+PACKAGED_DATA = Path(__file__).resolve().parent / "files"  # where a wheel ships the subset (setup.py)
+
+
 def data_dir() -> Path:
-    """The folder holding the shipped data: ``$TOOLKIT_DATA_DIR`` or the repository's ``data/``."""
-    return Path(os.environ.get("TOOLKIT_DATA_DIR", Path(__file__).resolve().parents[2] / "data"))
+    """The folder holding the shipped data: ``$TOOLKIT_DATA_DIR``, else the package's own copy (a regular
+    install), else the repository's ``data/`` (a checkout or an editable install)."""
+    if "TOOLKIT_DATA_DIR" in os.environ:
+        return Path(os.environ["TOOLKIT_DATA_DIR"])
+    return PACKAGED_DATA if PACKAGED_DATA.is_dir() else Path(__file__).resolve().parents[2] / "data"
 
 
 def _sha256(path: Path) -> str:
