@@ -97,15 +97,13 @@ def architecture_key(model: keras.Model) -> str | None:
     return json.dumps([type(model).__name__, anonymous(config), weights], sort_keys=True, default=str)
 
 
-def _plain(value):
-    """``value`` as JSON-ready data if it is plain data (numbers, strings, lists, dicts of them), else raise."""
+def _plain(value) -> bool:
+    """Whether ``value`` is plain data (numbers, strings, and lists or dicts of them), which JSON compares."""
     if value is None or isinstance(value, bool | int | float | str):
-        return value
+        return True
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    raise TypeError(type(value).__name__)
+        return all(_plain(v) for v in value)
+    return isinstance(value, dict) and all(isinstance(k, str) and _plain(v) for k, v in value.items())
 
 
 def optimizer_behaviour(optimizer: keras.optimizers.Optimizer, variables: list) -> str | None:
@@ -126,10 +124,9 @@ def optimizer_behaviour(optimizer: keras.optimizers.Optimizer, variables: list) 
         if isinstance(value, keras.Variable) or (isinstance(value, list | tuple)
                                                  and all(isinstance(v, keras.Variable) for v in value)):
             continue  # slots (empty before build): state
-        try:
-            settings[name] = _plain(value)
-        except TypeError:
+        if not _plain(value):
             return None
+        settings[name] = value
     schedule = None if isinstance(rate, keras.Variable) else keras.optimizers.schedules.serialize(rate)
     decays = [bool(optimizer._use_weight_decay(v)) for v in variables] if optimizer.weight_decay else []
     return json.dumps([type(optimizer).__module__, type(optimizer).__qualname__, settings, schedule, decays],
