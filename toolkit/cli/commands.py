@@ -56,10 +56,18 @@ def _grade(args: argparse.Namespace) -> None:
 
 def _execute(args: argparse.Namespace) -> None:
     from toolkit.course.notebooks import execute
+    from toolkit.errors import NotebookRegressionError
 
+    refused = 0
     for path in args.notebooks:
-        execute(path)
-        print(f"executed {path}")
+        try:
+            execute(path, accept=args.accept)
+            print(f"executed {path}")
+        except NotebookRegressionError as error:
+            refused += 1
+            print(error, file=sys.stderr)
+    if refused:
+        raise SystemExit(f"{refused} notebook(s) not stored")
 
 
 def _distribute(args: argparse.Namespace, worker_args: list[str]) -> None:
@@ -123,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     execute = commands.add_parser("execute", help="re-run notebooks and store their outputs (instructors)")
     execute.add_argument("notebooks", nargs="+", type=Path)
+    execute.add_argument("--accept", action="store_true", help="store changed graded-check outputs on purpose")
     execute.set_defaults(run=_execute)
     return parser
 
