@@ -23,9 +23,9 @@ def notebook(*cells: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Chapter 0"), *cells])
 
 
-def test_claim_prints_one_uniform_verdict_and_returns_it(capsys):
-    assert tk.claim("more is more", 3 > 2) is True
-    assert tk.claim("less is more", 3 < 2) is False
+def test_claim_prints_one_uniform_verdict(capsys):
+    tk.claim("more is more", 3 > 2)
+    tk.claim("less is more", 3 < 2)
     assert capsys.readouterr().out == "claim: more is more: True\nclaim: less is more: False\n"
     with pytest.raises(ValueError, match="one non-empty line"):
         tk.claim("two\nlines", True)

@@ -1,12 +1,11 @@
 """Claims: a measured result that a chapter's text states, printed as one uniform verdict (chapters 1-6).
 
 A narrative cell that backs a sentence calls ``tk.claim(text, holds)``. It prints one line,
-``claim: <text>: True`` or ``claim: <text>: False``, and returns the verdict. Printing is this
+``claim: <text>: True`` or ``claim: <text>: False``. Printing is this
 helper's whole job: the verdict sits under the cell, where the reader and the tests see it.
 
 >>> claim("two is more than one", 2 > 1)
 claim: two is more than one: True
-True
 
 The tests and ``python -m toolkit execute`` read the verdicts back from a notebook's stored
 outputs (:func:`claims`), so a claim that turns false on a fresh run cannot be stored unnoticed.
@@ -28,19 +27,17 @@ VERDICT = re.compile(r"^claim: (?P<text>.+): (?P<holds>True|False)$")
 LOOSE_VERDICT = re.compile(r"^(?!claim: )\S.*: (True|False)\s*$")
 
 
-def claim(text: str, holds: object) -> bool:
-    """Print ``claim: <text>: <verdict>`` and return the verdict (every chapter's narrative cells).
+def claim(text: str, holds: object) -> None:
+    """Print ``claim: <text>: <verdict>`` (every chapter's narrative cells).
 
     ``text`` states the result as the chapter's prose does ("batch 128 moves more samples per second
     than batch 8"); ``holds`` is the measured truth of it. A timing or memory claim should be a ratio
     within one run, from the median of repeats and with a margin, so that it holds on a busy CPU and
-    on a GPU alike.
+    on a GPU alike. It returns nothing, so a claim on a cell's last line is shown once.
     """
     if "\n" in text or not text.strip():
         raise ValueError("a claim is one non-empty line of text")
-    verdict = bool(holds)
-    print(f"{PREFIX}{text}: {verdict}")
-    return verdict
+    print(f"{PREFIX}{text}: {bool(holds)}")
 
 
 @dataclass(frozen=True)
