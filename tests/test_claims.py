@@ -3,6 +3,8 @@ verdict in the narrative is a claim, and ``execute`` refuses to store a flipped 
 
 from __future__ import annotations
 
+import re
+
 import nbformat
 import pytest
 
@@ -96,3 +98,41 @@ def test_execute_refuses_a_flipped_claim_and_a_changed_check_and_names_the_cells
         notebooks.execute(path)
     notebooks.execute(path, accept=True)
     assert "43" in path.read_text(encoding="utf-8")
+
+
+def prose_numbers(nb) -> list[tuple[int, str]]:
+    """Decimals stated in a chapter's prose, with their cells. Left out: headings, seed quotes (``>``),
+    code spans, math, references ("Algorithm 8.2", a seed's section title such as "6.3 算法优化") and the
+    Exercises section, whose numbers are the task's inputs, not results."""
+    from tests.test_errata import QUOTED_NUMBER
+
+    found, exercises = [], False
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown":
+            continue
+        exercises = exercises or cell.source.startswith(notebooks.EXERCISES_HEADING)
+        if exercises:
+            continue
+        text = "\n".join(line for line in cell.source.splitlines() if not line.startswith((">", "#")))
+        for pattern in (r"\$\$.*?\$\$", r"\$[^$]*\$", r"`[^`]*`", r"Algorithm \d+\.\d+", r"\d+\.\d+\s*[\u4e00-\u9fff]"):
+            text = re.sub(pattern, "", text, flags=re.DOTALL)
+        found += [(index, number) for number in QUOTED_NUMBER.findall(text)]
+    return found
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_numbers_in_the_prose_are_stored_outputs(path):
+    """A measured number in the text must be one the notebook printed (as printed or rounded), so a
+    re-run that changes it fails here instead of leaving the text stale. State the rest as ranges."""
+    from tests.test_errata import matches, stored_numbers
+
+    stored = stored_numbers(path)
+    stale = [(cell, number) for cell, number in prose_numbers(notebooks.read(path)) if not matches(number, stored)]
+    assert not stale, f"{path.name}: numbers in the prose that no output prints (cell, number): {stale}"
+
+
+def test_execute_has_an_accept_flag_for_deliberate_check_changes():
+    from toolkit.cli.commands import build_parser
+
+    assert build_parser().parse_args(["execute", "a.ipynb", "--accept"]).accept is True
+    assert build_parser().parse_args(["execute", "a.ipynb"]).accept is False
