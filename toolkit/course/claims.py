@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import nbformat
 
 from toolkit.course.notebooks import CHECK_MARK, EXERCISE
+from toolkit.errors import ArgumentError
 
 PREFIX = "claim: "
 VERDICT = re.compile(r"^claim: (?P<text>.+): (?P<holds>True|False)$")
@@ -36,7 +37,7 @@ def claim(text: str, holds: object) -> None:
     on a GPU alike. It returns nothing, so a claim on a cell's last line is shown once.
     """
     if "\n" in text or not text.strip():
-        raise ValueError("a claim is one non-empty line of text")
+        raise ArgumentError("a claim is one non-empty line of text")
     print(f"{PREFIX}{text}: {bool(holds)}")
 
 
