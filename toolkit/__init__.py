@@ -33,6 +33,7 @@ _NAMES = {
     "toolkit.errors": ("NonFiniteLossError", "TrainingSetupError"),
     "toolkit.course.frontends": ("grade",),
     "toolkit.cli.worker": ("launch_workers",),
+    "toolkit.course.claims": ("claim",),
 }
 _EXPORTS = {name: (module, None) for name, module in _MODULES.items()} | {
     name: (module, name) for module, names in _NAMES.items() for name in names}

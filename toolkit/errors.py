@@ -94,3 +94,7 @@ class GradingError(ToolkitError, RuntimeError):
 
 class KernelDiedError(ToolkitError, RuntimeError):
     """A notebook's kernel process ended while a cell was running (grading)."""
+
+
+class NotebookRegressionError(ToolkitError, RuntimeError):
+    """A re-executed notebook was not stored: a claim became false or a graded check's output changed."""

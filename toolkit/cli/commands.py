@@ -83,10 +83,18 @@ def _grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
 
 def _execute(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     from toolkit.course.notebooks import execute
+    from toolkit.errors import NotebookRegressionError
 
+    refused = 0
     for path in args.notebooks:
-        execute(path)
-        print(f"executed {path}")
+        try:
+            execute(path, accept=args.accept)
+            print(f"executed {path}")
+        except NotebookRegressionError as error:
+            refused += 1
+            print(error, file=sys.stderr)
+    if refused:
+        raise SystemExit(f"{refused} notebook(s) not stored")
 
 
 def _distribute(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:

@@ -128,8 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     execute = _subcommand(
         commands, "execute", "for course authors: re-run chapter notebooks and store their outputs",
         "For course authors. Runs each notebook top to bottom in its own folder (cells marked # NBVAL_SKIP are "
-        "skipped) and stores its outputs, normalised. Takes minutes per chapter.", "execute", tensorflow=False)
+        "skipped) and stores its outputs, normalised. It refuses to store a notebook in which a claim became "
+        "false or a graded check's output changed, and names the cells. Takes minutes per chapter.", "execute",
+        tensorflow=False)
     execute.add_argument("notebooks", nargs="+", type=notebook_file, metavar="NOTEBOOK",
                          help="notebook files, for example chapters/01_batch_vs_online.ipynb")
+    execute.add_argument("--accept", action="store_true",
+                         help="store a deliberately changed graded-check output (a false claim is never stored)")
     _distribute(commands)
     return parser

@@ -196,14 +196,24 @@ def chapter_notebooks() -> list[Path]:
     return sorted(CHAPTERS.glob("[0-9][0-9]_*.ipynb"))
 
 
-def execute(path: Path, *, timeout: int = 600) -> None:
+def execute(path: Path, *, timeout: int = 600, accept: bool = False) -> Path:
     """Run a notebook top to bottom in its folder and store its outputs, normalised (instructors).
 
     Cells marked ``# NBVAL_SKIP`` (GPU or network only) are skipped here as nbval skips them, and
-    keep no outputs.
+    keep no outputs. The fresh run replaces the stored notebook only if every claim (``tk.claim``)
+    still holds and every graded check cell printed what it printed before; otherwise the run is
+    written to a scratch file and ``NotebookRegressionError`` names the cells. ``accept=True``
+    stores changed check outputs on purpose; a false claim is never stored. Returns the path written.
     """
+    import tempfile
+
     from nbclient import NotebookClient
 
+    from toolkit.course import claims
+    from toolkit.errors import NotebookRegressionError
+
+    path = Path(path)
+    stored = read(path)
     nb = read(path)
     skipped = [cell for cell in nb.cells if cell.cell_type == "code" and SKIP_MARK in cell.source]
     for cell in skipped:
@@ -211,9 +221,20 @@ def execute(path: Path, *, timeout: int = 600) -> None:
         cell.metadata["tags"] = [*cell.metadata.get("tags", []), "skip-execution"]
     NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                    skip_cells_with_tag="skip-execution",
-                   resources={"metadata": {"path": str(Path(path).parent)}}).execute()
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
     for cell in skipped:
         cell.metadata["tags"] = [tag for tag in cell.metadata["tags"] if tag != "skip-execution"]
         if not cell.metadata["tags"]:
             del cell.metadata["tags"]
-    write(nb, Path(path))
+    problems = claims.regressions(stored, nb)
+    refused = [p for p in problems if p.kind == "claim" or not accept]
+    if refused:
+        scratch = Path(tempfile.mkdtemp(prefix="refused-")) / path.name
+        write(nb, scratch)
+        advice = {"claim": "Fix the claim's code or its text; a false claim is never stored.",
+                  "check": "If a check's new output is right, store it on purpose with --accept."}
+        raise NotebookRegressionError(
+            f"{path} was not stored; the fresh run is in {scratch}. Look at:\n  "
+            + "\n  ".join(map(str, problems)) + "\n" + " ".join(advice[k] for k in sorted({p.kind for p in refused})))
+    write(nb, path)
+    return path
