@@ -25,17 +25,26 @@ TOLERANCE = 1e-5
 LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
 
-def dense_model(seed: int = 0, *, kernel_regularizer=None, dropout: float = 0.0, batch_norm: bool = False):
+def dense_model(seed: int = 0, *, kernel_regularizer=None, dropout: float = 0.0, batch_norm: bool = False,
+                activity_regularizer=None, head: str = "logits"):
     """A small MLP on 784 inputs (kept small so each of the many compiles is quick)."""
     init = keras.initializers.GlorotUniform(seed=seed)
     layers = [keras.Input((784,)), keras.layers.Dense(24, activation="relu", kernel_initializer=init,
-                                                      kernel_regularizer=kernel_regularizer)]
+                                                      kernel_regularizer=kernel_regularizer,
+                                                      activity_regularizer=activity_regularizer)]
     if batch_norm:
         layers.append(keras.layers.BatchNormalization())
     if dropout:
         layers.append(keras.layers.Dropout(dropout, seed=seed))
-    layers.append(keras.layers.Dense(10, kernel_initializer=init, kernel_regularizer=kernel_regularizer))
+    layers.append(keras.layers.Dense(10, kernel_initializer=init, kernel_regularizer=kernel_regularizer, name=head))
     return keras.Sequential(layers)
+
+
+def regularized_after_build():
+    """A model whose first kernel gets its L2 penalty after it was built: fit follows the variable."""
+    model = dense_model()
+    model.layers[0].kernel.regularizer = keras.regularizers.L2(0.05)
+    return model
 
 
 @dataclass
@@ -45,6 +54,7 @@ class Case:
     name: str
     optimizer: Callable[[keras.Model], keras.optimizers.Optimizer]
     model: Callable[[], keras.Model] = dense_model
+    loss: keras.losses.Loss = LOSS
 
 
 def excluding(optimizer_class, how: str, **settings):
@@ -102,6 +112,16 @@ CASES = [
     Case("dropout", plain(keras.optimizers.Adam, learning_rate=1e-2), lambda: dense_model(dropout=0.3)),
     Case("batch normalization", plain(keras.optimizers.SGD, learning_rate=0.1, momentum=0.9),
          lambda: dense_model(batch_norm=True)),
+    # Found by a reviewer trying to break the shared step (issue 18's audit):
+    Case("activity regularizer", plain(keras.optimizers.SGD, learning_rate=0.1),
+         lambda: dense_model(activity_regularizer=keras.regularizers.L2(1e-2))),
+    Case("regularizer set on a variable after build", plain(keras.optimizers.SGD, learning_rate=0.1),
+         regularized_after_build),
+    Case("Huber loss with its own delta", plain(keras.optimizers.SGD, learning_rate=0.1),
+         lambda: keras.Sequential([keras.Input((784,)), keras.layers.Dense(1)]),
+         keras.losses.Huber(delta=0.5)),
+    Case("Muon excluding a layer by name", lambda model: keras.optimizers.Muon(exclude_layers=["head"]),
+         lambda: dense_model(head="head")),
 ]
 
 
@@ -115,6 +135,11 @@ def lossy_copy(optimizer: keras.optimizers.Optimizer) -> keras.optimizers.Optimi
     return type(optimizer).from_config(optimizer.get_config())
 
 
+def primer_loss(case: Case):
+    """The primer's loss: the same kind with its default settings (a Huber primer has delta 1)."""
+    return LOSS if case.loss is LOSS else type(case.loss)()
+
+
 def twins(case: Case):
     """Two models with the same weights, each with its own optimizer for the case."""
     first, second = case.model(), case.model()
@@ -126,20 +151,22 @@ def weight_gap(a: keras.Model, b: keras.Model) -> float:
     return max(float(np.max(np.abs(u - v))) for u, v in zip(a.get_weights(), b.get_weights()))
 
 
-def fit(model, optimizer, x, y, batch_size: int) -> None:
-    model.compile(optimizer=optimizer, loss=LOSS, jit_compile=False)  # the reference: plain graph
+def fit(model, optimizer, x, y, batch_size: int, loss=LOSS) -> None:
+    model.compile(optimizer=optimizer, loss=loss, jit_compile=False)  # the reference: plain graph
     model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_train_minibatch_equals_fit_as_the_second_model_of_its_architecture(case, data):
     x, y = data
+    x, y = (x, y) if case.loss is LOSS else (x, y.astype("float32"))
     primer = case.model()
-    tk.train_minibatch(primer, (x, y), optimizer=lossy_copy(case.optimizer(primer)), loss=LOSS, batch_size=16,
-                       shuffle=False, verbose=0)
+    tk.train_minibatch(primer, (x, y), optimizer=lossy_copy(case.optimizer(primer)), loss=primer_loss(case),
+                       batch_size=16, shuffle=False, verbose=0)
     (by_fit, fit_optimizer), (by_tape, tape_optimizer) = twins(case)
-    fit(by_fit, fit_optimizer, x, y, batch_size=16)
-    tk.train_minibatch(by_tape, (x, y), optimizer=tape_optimizer, loss=LOSS, batch_size=16, shuffle=False, verbose=0)
+    fit(by_fit, fit_optimizer, x, y, batch_size=16, loss=case.loss)
+    tk.train_minibatch(by_tape, (x, y), optimizer=tape_optimizer, loss=case.loss, batch_size=16, shuffle=False,
+                       verbose=0)
     assert int(tape_optimizer.iterations.numpy()) == int(fit_optimizer.iterations.numpy())
     assert weight_gap(by_fit, by_tape) < TOLERANCE
 
@@ -147,11 +174,52 @@ def test_train_minibatch_equals_fit_as_the_second_model_of_its_architecture(case
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_train_online_equals_fit_with_batch_size_1_as_the_second_model(case, data):
     x, y = data[0][:40], data[1][:40]
+    y = y if case.loss is LOSS else y.astype("float32")
     primer = case.model()
-    tk.train_online(primer, (x, y), optimizer=lossy_copy(case.optimizer(primer)), loss=LOSS, verbose=0,
+    tk.train_online(primer, (x, y), optimizer=lossy_copy(case.optimizer(primer)), loss=primer_loss(case), verbose=0,
                     log_every=20, seed=1)
     (by_fit, fit_optimizer), (by_tape, tape_optimizer) = twins(case)
-    fit(by_fit, fit_optimizer, x, y, batch_size=1)
-    tk.train_online(by_tape, tk.Stream.from_arrays(x, y, shuffle=False), optimizer=tape_optimizer, loss=LOSS,
+    fit(by_fit, fit_optimizer, x, y, batch_size=1, loss=case.loss)
+    tk.train_online(by_tape, tk.Stream.from_arrays(x, y, shuffle=False), optimizer=tape_optimizer, loss=case.loss,
                     log_every=20, verbose=0)
     assert weight_gap(by_fit, by_tape) < TOLERANCE
+
+
+def test_a_primer_with_other_layer_names_does_not_lend_muon_its_step(data):
+    x, y = data
+    tk.train_minibatch(dense_model(head="out"), (x, y), optimizer=keras.optimizers.Muon(exclude_layers=["head"]),
+                       loss=LOSS, batch_size=16, shuffle=False, verbose=0)
+    case = Case("Muon", lambda model: keras.optimizers.Muon(exclude_layers=["head"]), lambda: dense_model(head="head"))
+    (by_fit, fit_optimizer), (by_tape, tape_optimizer) = twins(case)
+    fit(by_fit, fit_optimizer, x, y, batch_size=16)
+    tk.train_minibatch(by_tape, (x, y), optimizer=tape_optimizer, loss=LOSS, batch_size=16, shuffle=False, verbose=0)
+    assert weight_gap(by_fit, by_tape) < TOLERANCE
+
+
+def test_a_layer_frozen_between_two_runs_of_one_model_trains_as_fit_does(data):
+    x, y = data
+    primer = dense_model()
+    primer.layers[0].trainable = False
+    tk.train_minibatch(primer, (x, y), optimizer=keras.optimizers.SGD(0.1, momentum=0.9), loss=LOSS, batch_size=16,
+                       shuffle=False, verbose=0)
+    by_fit, by_tape = dense_model(), dense_model()
+    by_tape.set_weights(by_fit.get_weights())
+    fit_optimizer, tape_optimizer = keras.optimizers.SGD(0.1, momentum=0.9), keras.optimizers.SGD(0.1, momentum=0.9)
+    fit(by_fit, fit_optimizer, x, y, batch_size=16)
+    tk.train_minibatch(by_tape, (x, y), optimizer=tape_optimizer, loss=LOSS, batch_size=16, shuffle=False, verbose=0)
+    for model in (by_fit, by_tape):
+        model.layers[0].trainable = False
+    by_fit.compile(optimizer=fit_optimizer, loss=LOSS, jit_compile=False)
+    by_fit.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    tk.train_minibatch(by_tape, (x, y), optimizer=tape_optimizer, loss=LOSS, batch_size=16, shuffle=False, verbose=0)
+    assert weight_gap(by_fit, by_tape) < TOLERANCE
+
+
+@pytest.mark.parametrize("loss, named", [
+    (keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="sum"), "reduction='sum'"),
+    (keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=9), "ignore_class=9"),
+])
+def test_loss_settings_the_tape_loops_cannot_honour_are_refused_by_name(loss, named, data):
+    for loop in (tk.train_minibatch, tk.train_online):
+        with pytest.raises(tk.TrainingSetupError, match=named):
+            loop(dense_model(), data, loss=loss, verbose=0)

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from toolkit.errors import LabelError, LogitsMismatchError
+from toolkit.errors import LabelError, LogitsMismatchError, TrainingSetupError
 from toolkit.models.inspect import PROBABILITY_ACTIVATIONS, num_outputs, output_activation
 
 DEFAULT_LOSS = {"class_name": "SparseCategoricalCrossentropy", "config": {"from_logits": True}}
@@ -53,13 +53,33 @@ def loss_from_logits(loss) -> bool | None:
 
 
 def per_example_loss(loss):
-    """The loss with ``reduction=None``: one value per sample (losses given as strings or
-    functions are Keras's per-sample functions already)."""
+    """The loss without its reduction: one value per sample (losses given as strings or functions
+    are Keras's per-sample functions already). A ``keras.losses.Loss`` is called through its own
+    ``call``, as its ``__call__`` does before reducing, so every setting it holds is kept (rebuilding
+    it from ``get_config`` would drop those the config omits, such as ``Huber``'s ``delta``)."""
     if isinstance(loss, keras.losses.Loss):
-        return type(loss).from_config({**loss.get_config(), "reduction": None})
+        def per_sample(y_true, y_pred):
+            return loss.call(keras.ops.convert_to_tensor(y_true, dtype=loss.dtype),
+                             keras.ops.convert_to_tensor(y_pred, dtype=loss.dtype))
+        return per_sample
     if isinstance(loss, str):
         return keras.losses.get(loss)
     return loss
+
+
+def check_reduction(loss) -> None:
+    """Refuse the loss settings the tape loops cannot honour, naming them (chapter 1): they average the
+    per-sample losses over each batch, as ``sum_over_batch_size`` (Keras's default) does."""
+    if not isinstance(loss, keras.losses.Loss):
+        return
+    if loss.reduction not in ("sum_over_batch_size", "mean_with_sample_weight"):
+        raise TrainingSetupError(
+            f"The tape loops average the loss over each batch, but this loss has reduction={loss.reduction!r}. "
+            "Use the default reduction (\"sum_over_batch_size\"), or scale the learning rate instead of summing.")
+    if getattr(loss, "ignore_class", None) is not None:
+        raise TrainingSetupError(
+            f"The tape loops do not support ignore_class={loss.ignore_class}: drop the samples with that label "
+            "before training (x, y = x[y != c], y[y != c]), or train with tk.fit_batch.")
 
 
 def correctness_fn(model: keras.Model, loss):

@@ -93,6 +93,17 @@ def draws_random_numbers(model: keras.Model) -> bool:
     return any(getattr(layer, "_seed_generators", None) for layer in leaf_layers(model))
 
 
+def has_activity_regularizers(model: keras.Model) -> bool:
+    """Whether a layer penalises its outputs (``activity_regularizer``): padding a batch would add to it."""
+    return any(getattr(layer, "activity_regularizer", None) is not None for layer in leaf_layers(model))
+
+
+def computes_in_low_precision(model: keras.Model) -> bool:
+    """Whether a layer computes in float16 or bfloat16 (a mixed-precision policy)."""
+    return any(str(getattr(layer, "compute_dtype", "float32")) in ("float16", "bfloat16")
+               for layer in leaf_layers(model))
+
+
 def supports_xla(model: keras.Model) -> bool:
     """Whether every layer can be XLA-compiled (Keras marks those that cannot, e.g. image augmentation)."""
     return all(getattr(layer, "supports_jit", True) for layer in leaf_layers(model))

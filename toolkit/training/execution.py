@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from toolkit.errors import ArgumentError
+from toolkit.evaluation.losses import check_reduction
 from toolkit.training.setup import prepare_run
 from toolkit.training.shared_steps import stepper_for
 from toolkit.training.stepper import TapeStepper
@@ -82,6 +83,7 @@ def tape_run(model: keras.Model, x_probe: np.ndarray, y_probe: np.ndarray, *, op
     (shared between models where that is faithful: ``toolkit.training.shared_steps``)."""
     if jit_compile not in (True, False, "auto"):
         raise ArgumentError(f"jit_compile must be True, False or 'auto', got {jit_compile!r}.")
+    check_reduction(loss)
     optimizer, loss = prepare_run(model, x_probe, y_probe, optimizer, loss, strategy)
     stepper = stepper_for(model, optimizer, loss, prequential=prequential, batch_size=int(batch_size),
                           jit_compile=jit_compile, strategy=strategy)

@@ -37,11 +37,18 @@ import tensorflow as tf
 
 from toolkit.errors import ArgumentError
 from toolkit.optim.factory import copy_optimizer
+from toolkit.optim.forms import ScratchOptimizer
 from toolkit.training.stepper import ChunkResult, TapeStepper, xla_by_default
 
 TRUSTED_MODULES = ("keras.", "toolkit.")  # classes whose behaviour their attributes describe completely
 STEPS_KEPT = 8
 NAMING_KEYS = {"name", "keras_history", "input_layers", "output_layers"}  # where a model config names layers
+# Optimizers whose update of a variable depends on nothing but their settings and, for weight decay, on
+# which variables are excluded (compared below). Others (Muon picks its update by layer name) are not shared.
+SHAREABLE_OPTIMIZERS = (keras.optimizers.SGD, keras.optimizers.RMSprop, keras.optimizers.Adam,
+                        keras.optimizers.AdamW, keras.optimizers.Adagrad, keras.optimizers.Adamax,
+                        keras.optimizers.Nadam, keras.optimizers.Adadelta, keras.optimizers.Ftrl,
+                        keras.optimizers.Lion, ScratchOptimizer)
 # Optimizer attributes that are state (copied like the weights) or bookkeeping, not behaviour.
 OPTIMIZER_BOOKKEEPING = {"name", "built", "_lock", "_tracker", "_distribution_strategy", "_iterations",
                          "_learning_rate", "_variables", "_trainable_variables", "_trainable_variables_indices",
@@ -93,8 +100,15 @@ def architecture_key(model: keras.Model) -> str | None:
         return names.get(value, value) if naming and isinstance(value, str) else value
 
     collect(config)
-    weights = [(tuple(v.shape), str(v.dtype), v.trainable) for v in model.variables]
+    # What fit follows is each variable's own regularizer and constraint, which may differ from the config.
+    weights = [(tuple(v.shape), str(v.dtype), v.trainable, _serialized(getattr(v, "regularizer", None)),
+                _serialized(getattr(v, "constraint", None))) for v in model.variables]
     return json.dumps([type(model).__name__, anonymous(config), weights], sort_keys=True, default=str)
+
+
+def _serialized(obj):
+    """A regularizer's or constraint's class and config, ``None`` for none."""
+    return None if obj is None else [type(obj).__module__, type(obj).__qualname__, obj.get_config()]
 
 
 def _plain(value) -> bool:
@@ -115,7 +129,7 @@ def optimizer_behaviour(optimizer: keras.optimizers.Optimizer, variables: list) 
     compared as what they decide: which of ``variables`` decay.
     """
     rate = optimizer._learning_rate
-    if not _trusted(optimizer) or not (isinstance(rate, keras.Variable) or _trusted(rate)):
+    if not isinstance(optimizer, SHAREABLE_OPTIMIZERS) or not (isinstance(rate, keras.Variable) or _trusted(rate)):
         return None
     settings = {}
     for name, value in vars(optimizer).items():
@@ -134,11 +148,19 @@ def optimizer_behaviour(optimizer: keras.optimizers.Optimizer, variables: list) 
 
 
 def loss_key(loss) -> str | None:
-    """The loss's class and configuration as JSON; ``None`` for a loss from elsewhere."""
+    """The loss's class and every setting it holds as JSON (``Huber``'s config omits ``delta``, so the
+    config alone would not do); ``None`` for a loss from elsewhere."""
     if isinstance(loss, str):
         return loss
     if isinstance(loss, keras.losses.Loss) and _trusted(loss):
-        return json.dumps([type(loss).__name__, {**loss.get_config(), "name": None}], sort_keys=True, default=str)
+        function = getattr(loss, "fn", None)
+        if function is not None and not getattr(function, "__module__", "").startswith(TRUSTED_MODULES):
+            return None
+        settings = {k: v for k, v in vars(loss).items() if k not in ("name", "fn", "_dtype_policy")}
+        if not all(_plain(v) for v in settings.values()):
+            return None
+        where = None if function is None else f"{function.__module__}.{function.__qualname__}"
+        return json.dumps([type(loss).__module__, type(loss).__qualname__, where, settings], sort_keys=True)
     if callable(loss) and getattr(loss, "__module__", "").startswith(TRUSTED_MODULES):
         return f"{loss.__module__}.{loss.__qualname__}"
     return None
@@ -213,6 +235,9 @@ class StepCache:
                     self._stand_ins.popitem(last=False)
             self._stand_ins.move_to_end(key)
             stand_in, lock = self._stand_ins[key]
+        optimizer.build(model.trainable_variables)
+        if _shapes(stand_in.model, stand_in.optimizer) != _shapes(model, optimizer):
+            return None  # e.g. an optimizer built before a layer was frozen keeps slots for it
         return SharedStepper(stand_in, lock, model, optimizer)
 
 
@@ -235,11 +260,12 @@ def _stand_in(model: keras.Model, optimizer: keras.optimizers.Optimizer, loss, k
         return None
     if _sharing_key(clone, copy, loss, options) != key:
         return None
-    stepper = TapeStepper(clone, copy, loss, **options)
-    optimizer.build(model.trainable_variables)
-    shapes = [[(tuple(v.shape), v.dtype) for v in variables] for variables in (
-        clone.variables + copy.variables, model.variables + optimizer.variables)]
-    return stepper if shapes[0] == shapes[1] else None
+    return TapeStepper(clone, copy, loss, **options)
+
+
+def _shapes(model: keras.Model, optimizer: keras.optimizers.Optimizer) -> list:
+    """The shapes and dtypes of the variables a shared step copies in and out, in order."""
+    return [(tuple(v.shape), v.dtype) for v in [*model.variables, *optimizer.variables]]
 
 
 def _sharing_key(model: keras.Model, optimizer: keras.optimizers.Optimizer, loss, options: dict) -> str | None:

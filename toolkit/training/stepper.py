@@ -32,7 +32,14 @@ from tensorflow.python.framework.config import is_op_determinism_enabled  # what
 from toolkit.distributed.strategy import check_strategy_scope
 from toolkit.errors import ArgumentError
 from toolkit.evaluation.losses import correctness_fn, per_example_loss
-from toolkit.models.inspect import behaves_same_in_training, draws_random_numbers, has_convolutions, supports_xla
+from toolkit.models.inspect import (
+    behaves_same_in_training,
+    computes_in_low_precision,
+    draws_random_numbers,
+    has_activity_regularizers,
+    has_convolutions,
+    supports_xla,
+)
 
 # On a CPU, XLA's compile (about half a second) pays off where a step is little work and TensorFlow's
 # per-op overhead dominates. Above this many multiply-adds per step (batch size x trainable parameters)
@@ -48,13 +55,14 @@ def xla_by_default(model: keras.Model, batch_size: int | None = None) -> bool:
     for steps of more than ``XLA_STEP_WORK`` multiply-adds.
 
     Under op determinism ``model.fit`` never compiles with XLA, and XLA draws other random numbers than
-    the plain graph, so a model that draws random numbers (dropout, noise) then runs without XLA too:
-    its dropout masks are those ``fit`` draws. (Without op determinism, pass the ``jit_compile`` that
+    the plain graph and rounds low precision differently, so a model that draws random numbers (dropout,
+    noise) or computes in float16/bfloat16 then runs without XLA too: its results are those of ``fit``.
+    (Without op determinism, pass the ``jit_compile`` that
     ``fit`` used to get its masks; ``history.params["jit_compile"]`` records the engine of every run.)
     """
     if not supports_xla(model):
         return False
-    if draws_random_numbers(model) and is_op_determinism_enabled():
+    if (draws_random_numbers(model) or computes_in_low_precision(model)) and is_op_determinism_enabled():
         return False
     if tf.config.list_logical_devices("GPU"):
         return True
@@ -134,7 +142,8 @@ class TapeStepper:
         self.prequential = prequential
         # Padding a micro-batch changes nothing where every layer computes the same in training; with
         # dropout or batch normalization a short batch must run at its own size, as in ``fit``.
-        self.pads_exactly = behaves_same_in_training(model) or strategy is not None
+        self.pads_exactly = (behaves_same_in_training(model) and not has_activity_regularizers(model)) or (
+            strategy is not None)
         self.reuse_training_pass = not prequential or behaves_same_in_training(model)
         self._chose_xla = jit_compile == "auto"
         if jit_compile == "auto":
