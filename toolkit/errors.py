@@ -89,3 +89,7 @@ class GradingError(ToolkitError, RuntimeError):
 
 class KernelDiedError(ToolkitError, RuntimeError):
     """A notebook's kernel process ended while a cell was running (grading)."""
+
+
+class SandboxWarning(UserWarning):
+    """Grading runs a learner's kernel without a sandbox here (no bubblewrap): a self-check only."""
