@@ -39,11 +39,10 @@ import nbformat
 
 from toolkit.course import notebooks, submission
 from toolkit.course.nbval_plugin import KERNEL_OPTION, RECORD_OPTION, RESULTS_OPTION
-from toolkit.course.sandbox import make_sandbox
+from toolkit.course.sandbox import DEFAULT_SEED, make_sandbox
 from toolkit.errors import ArgumentError, GradingError, SubmissionError
 
 logger = logging.getLogger(__name__)
-DEFAULT_SEED = 0  # the check seed of the stored outputs: what a learner sees in Colab
 CELL_TIMEOUT_S = 240
 NOTEBOOK_TIMEOUT_S = 1800
 NOT_RUN = 'raise RuntimeError("not run: this exercise stopped the kernel in an earlier run")'
