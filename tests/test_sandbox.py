@@ -192,3 +192,21 @@ def test_without_bubblewrap_the_kernel_runs_unboxed_with_one_warning(monkeypatch
     assert "bwrap" not in argv and str(box.scratch) in argv
     assert box.environment()[sandbox.SEED_ENV] == "7" and "TOOLKIT_GRADE_RESULTS" not in box.environment()
     assert grading.DEFAULT_SEED == sandbox.DEFAULT_SEED == 0
+
+
+@pytest.mark.parametrize("option", [["--cell-timeout", "0"], ["--cell-timeout", "-1"], ["--timeout", "0"],
+                                    ["--jobs", "0"], ["--timeout", "nan"]])
+def test_the_command_refuses_limits_that_are_not_positive(option, capsys):
+    from toolkit.cli.commands import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["grade", "any.ipynb", *option])
+    assert exit_.value.code == 2 and "must be above zero" in capsys.readouterr().err
+
+
+def test_the_command_exits_non_zero_when_a_submission_was_not_graded(tmp_path, capsys):
+    from toolkit.cli.commands import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["grade", str(tmp_path / "missing.ipynb"), "--gradebook", str(tmp_path / "grades.csv")])
+    assert exit_.value.code == 3 and "Not everything was graded (1 of 1: missing.ipynb)" in capsys.readouterr().err

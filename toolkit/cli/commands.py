@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -44,14 +46,34 @@ def _grade(args: argparse.Namespace) -> None:
         print(f"[{index + 1}/{count}] {verdict.submission}: {result} ({verdict.seconds:.0f} s)", flush=True)
 
     verdicts = grade_class(args.submissions, chapter=args.chapter, cell_timeout=args.cell_timeout,
-                           timeout=args.timeout, exercises_only=args.exercises_only, on_verdict=progress)
+                           timeout=args.timeout, exercises_only=args.exercises_only, seed=args.seed, jobs=args.jobs,
+                           on_verdict=progress)
     print()
     print("\n\n".join(v.report() for v in verdicts))
     if args.gradebook:
         table, details = write_gradebook(verdicts, args.gradebook)
         print(f"\nwrote {table} and {details}")
-    elif not all(v.passed for v in verdicts):
+    ungraded = [v.submission for v in verdicts if v.problem or v.environment or not v.exercises]
+    if ungraded:
+        print(f"\nNot everything was graded ({len(ungraded)} of {count}: {', '.join(ungraded)}).", file=sys.stderr)
+        raise SystemExit(3)
+    if not args.gradebook and not all(v.passed for v in verdicts):
         raise SystemExit(1)
+
+
+def _positive(kind: type) -> Callable[[str], float]:
+    """An argparse type: a finite number above zero, else a one-line error."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"must be above zero, not {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
 
 
 def _execute(args: argparse.Namespace) -> None:
@@ -97,17 +119,24 @@ def build_parser() -> argparse.ArgumentParser:
     grade = commands.add_parser(
         "grade", help="grade submissions: their exercise cells, run inside the course's own notebook",
         description="Only the # EXERCISE cells of each submission are graded, inside the course's pristine learner "
-                    "notebook of its chapter, in a temporary folder. Exits 1 unless every exercise passes; with "
-                    "--gradebook it writes the class's grades instead and exits 0.")
+                    "notebook of its chapter, its kernel in a sandbox. Exits 1 unless every exercise passes; with "
+                    "--gradebook it writes the class's grades instead and exits 0. Exits 3 when any submission "
+                    "could not be graded in full.")
     grade.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION")
     grade.add_argument("--chapter", help="the chapter every submission must be (1 or 01_batch_vs_online); "
                                          "by default each submission's own")
     grade.add_argument("--gradebook", type=Path, metavar="FILE.csv",
                        help="write one row per submission (1/0 per exercise, a total) and FILE.json with the reasons")
-    grade.add_argument("--cell-timeout", type=float, default=240.0, metavar="SECONDS",
-                       help="time limit of one cell (default 240)")
-    grade.add_argument("--timeout", type=float, default=1800.0, metavar="SECONDS",
-                       help="time limit of one whole notebook (default 1800)")
+    grade.add_argument("--cell-timeout", type=_positive(float), default=240.0, metavar="SECONDS",
+                       help="time limit of one cell, above zero (default 240)")
+    grade.add_argument("--timeout", type=_positive(float), default=1800.0, metavar="SECONDS",
+                       help="time limit of one whole notebook, above zero (default 1800)")
+    grade.add_argument("--jobs", type=_positive(int), default=os.cpu_count() or 1, metavar="N",
+                       help="submissions graded in parallel, each in its own sandbox (default: the CPU cores)")
+    grade.add_argument("--seed", type=int, default=None, metavar="N",
+                       help="the checks' seed (default: drawn afresh for each run; 0 is the one stored in the "
+                            "notebooks). A fixed seed makes a re-grade repeat exactly, but a learner who knows it "
+                            "can hard-code the inputs")
     grade.add_argument("--exercises-only", action="store_true",
                        help="run only each chapter's first cells and its Exercises section: a fast re-grade")
     grade.set_defaults(run=_grade)
