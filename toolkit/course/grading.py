@@ -285,31 +285,36 @@ class Grading:
 
     def _expected_key(self, key_name: str) -> tuple[nbformat.NotebookNode, int]:
         key = notebooks.read(submission.keys()[key_name])
-        solution = submission.solutions().get(key_name)
-        if self.seed == DEFAULT_SEED or solution is None:
-            if solution is None:
+        if self.seed == DEFAULT_SEED or key_name not in submission.solutions():
+            if key_name not in submission.solutions():
                 logger.info("no solution notebook for %s: its checks use the stored outputs (seed %d)", key_name,
                             DEFAULT_SEED)
             return key, DEFAULT_SEED
+        expected = self.solution_outputs(key, key_name, self.seed)
+        for cell in notebooks.code_cells(key):
+            if (found := notebooks.CHECK.search(cell.source)) and found.group(1) in expected:
+                cell.outputs = expected[found.group(1)]
+        return key, self.seed
+
+    def solution_outputs(self, key: nbformat.NotebookNode, key_name: str, seed: int
+                         ) -> dict[str, list[nbformat.NotebookNode]]:
+        """``{exercise id: its check cell's outputs}`` from running the instructor's solution in the key at
+        ``seed`` (in the sandbox, like any submission). Raises ``GradingError`` if the solution fails."""
+        solution = submission.solutions()[key_name]
         reference = self.trim(submission.assemble(key, notebooks.read(solution), solution.name))
-        checks = {id(cell) for cell in notebooks.code_cells(reference) if notebooks.CHECK.search(cell.source)}
         for cell in notebooks.code_cells(reference):
-            if id(cell) in checks:
+            if notebooks.CHECK.search(cell.source):
                 cell.outputs, cell.execution_count = [], None  # nothing stored: nbval runs it without comparing
-        run = run_notebook(reference, cell_timeout=self.cell_timeout, timeout=self.timeout, seed=self.seed,
-                           record=True)
+        run = run_notebook(reference, cell_timeout=self.cell_timeout, timeout=self.timeout, seed=seed, record=True)
         owned = {cell for ex in notebooks.exercises(reference) for cell in ex.cells}
         failed = [f"cell {cell}: {outcome.reason}" for cell, outcome in sorted(run.outcomes.items())
                   if cell in owned and not (outcome.passed or outcome.skipped)]
         if failed:
-            raise GradingError(f"The solution of {key_name} fails at check seed {self.seed}, so nothing can be graded "
+            raise GradingError(f"The solution of {key_name} fails at check seed {seed}, so nothing can be graded "
                                f"against it: {'; '.join(failed)}")
-        ids = [cell.id for cell in notebooks.code_cells(reference)]
-        expected = {ids[cell]: _expected_outputs(outputs) for cell, outputs in run.outputs.items()}
-        for cell in notebooks.code_cells(key):
-            if cell.get("id") in expected and notebooks.CHECK.search(cell.source):
-                cell.outputs = expected[cell.id]
-        return key, self.seed
+        code = notebooks.code_cells(reference)
+        return {found.group(1): _expected_outputs(outputs) for cell, outputs in run.outputs.items()
+                if (found := notebooks.CHECK.search(code[cell].source))}
 
 
 def _expected_outputs(outputs: list[dict]) -> list[nbformat.NotebookNode]:
