@@ -5,15 +5,20 @@ its ``# EXERCISE`` cells, puts them into the course's pristine learner notebook
 (``toolkit.course.submission``) and runs that with nbval (``--nbval-lax``, the course's sanitize
 file) in a separate process, at arm's length:
 
-- in a fresh temporary folder holding a private copy of the toolkit and its data, so learner code
-  that writes to files can only touch the copies, never the course;
+- the kernel runs in a sandbox (``toolkit.course.sandbox``): it cannot read the key, the solutions or
+  the course, cannot write the results, imports a fresh read-only toolkit copy, and every process it
+  starts dies with it. nbval, the comparison and the results stay in the grader's own process;
+- every grading run (``Grading``) draws a check seed; check cells draw their inputs from it
+  (``tk.check_seed()``), and the expected outputs at that seed come from running the instructor's
+  solution once per chapter. Outputs are compared by value, with a tolerance;
 - with a time limit per cell (``cell_timeout``) and for the whole notebook (``timeout``);
 - a cell that hangs fails its exercise with "timed out after N s"; one that kills the kernel fails
   its exercise with "kernel died", and the notebook is run again without that exercise, so every
   other exercise is still graded on its own cells.
 
-An exercise passes when its exercise and check cells run and every check prints exactly the stored
-output. A failing narrative cell is reported apart, as a problem of the environment.
+An exercise passes when its exercise and check cells run and every check prints the expected output.
+A failing narrative cell is reported apart, as a problem of the environment. ``grade_class`` grades
+a class, ``jobs`` submissions at a time.
 """
 
 from __future__ import annotations
