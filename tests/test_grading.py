@@ -16,7 +16,7 @@ import types
 import nbformat
 import pytest
 
-from toolkit.course import frontends, grading, notebooks, submission
+from toolkit.course import frontends, grading, notebooks, runner, submission
 from toolkit.course.grading import Verdict, grade_class, grade_submission, write_gradebook
 from toolkit.course.nbval_plugin import failure_reason
 from toolkit.course.submission import SubmissionError
@@ -192,7 +192,7 @@ def test_a_wrong_answer_that_prints_a_lot_is_graded_without_waiting_for_the_limi
     """nbval's report of this cell is larger than a pipe holds; the grader must still see pytest finish
     (before, it read pytest's output only at the end, so pytest blocked and was stopped at the limit)."""
     stopped = []
-    monkeypatch.setattr(grading, "_stop", lambda process: stopped.append(process) or process.kill())
+    monkeypatch.setattr(runner, "_stop", lambda process: stopped.append(process) or process.kill())
     verdict = grade_submission(submit(tmp_path / "loud.ipynb", first="raise ValueError('x' * 300_000)"), timeout=120)
     assert verdict.exercises == {"1": False, "2": True}, verdict.report()
     assert verdict.reasons["1"].startswith("cell 2: raised ValueError: xxx")

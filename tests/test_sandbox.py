@@ -117,7 +117,7 @@ def test_a_cheat_fails_leaves_nothing_behind_and_the_next_submission_is_graded_a
 
 SEEDED_CHECK = """# NBVAL_CHECK_OUTPUT
 # CHECK 1
-from toolkit.course.sandbox import check_seed
+from toolkit.course.checks import check_seed
 import random
 inputs = random.Random(check_seed()).sample(range(1000), 3)
 print([double(v) for v in inputs])"""

@@ -31,7 +31,7 @@ _NAMES = {
     "toolkit.training": ("fit_batch", "train_minibatch", "train_online", "find_lr", "RunHistory"),
     "toolkit.errors": ("NonFiniteLossError", "TrainingSetupError"),
     "toolkit.course.frontends": ("grade",),
-    "toolkit.course.sandbox": ("check_seed",),
+    "toolkit.course.checks": ("check_seed", "exercise_check"),
 }
 _EXPORTS = {name: (module, None) for name, module in _MODULES.items()} | {
     name: (module, name) for module, names in _NAMES.items() for name in names}

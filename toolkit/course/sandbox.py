@@ -31,11 +31,12 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from toolkit.course.checks import DEFAULT_SEED, SEED_ENV
 from toolkit.errors import SandboxWarning
 
+__all__ = ["DEFAULT_SEED", "SEED_ENV", "Sandbox", "bubblewrap_works", "make_sandbox", "sandbox_user"]
+
 USER_ENV = "TOOLKIT_SANDBOX_USER"
-SEED_ENV = "TOOLKIT_CHECK_SEED"
-DEFAULT_SEED = 0  # the check seed of the stored outputs: what a learner sees in Colab
 COURSE = "/course"
 WORK = "/home/learner"
 CONNECTION = "/run/toolkit/kernel.json"  # where the box sees its kernel's connection file (read-only)
@@ -47,16 +48,6 @@ HAND_OVER = ('cp "$1" /tmp/kernel.json && chown "$2" /tmp/kernel.json && chmod 6
              '&& shift 2 && exec "$@"')
 # The unboxed fallback: start the kernel in its scratch folder (the kernel's own cwd is the notebook's).
 CHDIR_EXEC = "import os, sys; os.chdir(sys.argv[1]); os.execv(sys.argv[2], sys.argv[2:])"
-
-
-def check_seed() -> int:
-    """The seed a check cell draws its inputs from: the grading run's own (unknown before it starts), or
-    ``DEFAULT_SEED`` outside grading, which gives the outputs stored under each check cell.
-
-    >>> check_seed() if SEED_ENV not in os.environ else 0
-    0
-    """
-    return int(os.environ.get(SEED_ENV, DEFAULT_SEED))
 
 
 @functools.cache
