@@ -4,23 +4,22 @@
 Check cells draw their inputs from ``check_seed()``: the grading run's own seed, unknown before it
 starts, or ``DEFAULT_SEED`` outside grading, which gives the outputs stored under each check cell. A
 check cell's body sits in ``with exercise_check("2"):``, so a learner who runs every cell before
-finishing exercise 2 reads "Exercise 2 is not done yet" and the notebook goes on; the check prints
-nothing, and graders count it as a FAIL.
+finishing exercise 2 reads "Exercise 2 is not done yet" where the check's verdict would be, and the
+notebook goes on; graders count it as a FAIL (it is not the expected output). That line is the check
+cell's own output, so it goes to stdout, like every verdict a check prints.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import re
+import sys
 from collections.abc import Iterator
 
 SEED_ENV = "TOOLKIT_CHECK_SEED"
 DEFAULT_SEED = 0  # the check seed of the stored outputs: what a learner sees in Colab
 STUB = re.compile(r"^Exercise (\w+): replace this line")
-
-logger = logging.getLogger(__name__)
 
 
 def check_seed() -> int:
@@ -34,11 +33,12 @@ def check_seed() -> int:
 
 @contextlib.contextmanager
 def exercise_check(exercise: str) -> Iterator[None]:
-    """Run a check cell's body; if it reaches an exercise's stub, say which exercise is not done yet
-    (a warning on the log) instead of stopping the notebook. Other errors go through.
+    """Run a check cell's body; if it reaches an exercise's stub, print which exercise is not done yet
+    instead of stopping the notebook. Other errors go through.
 
     >>> with exercise_check("2"):
     ...     raise NotImplementedError("Exercise 2: replace this line with your code.")
+    Exercise 2 is not done yet: write it in its # EXERCISE 2 cell, run that cell, then run this check again.
     """
     try:
         yield
@@ -46,6 +46,6 @@ def exercise_check(exercise: str) -> Iterator[None]:
         found = STUB.match(str(error))
         if not found:
             raise
-        logger.warning("Exercise %s is not done yet: write it in its # EXERCISE %s cell, run that cell, then run "
-                       "this check again.%s", found.group(1), found.group(1),
-                       "" if found.group(1) == exercise else f" (check {exercise} uses exercise {found.group(1)})")
+        uses = "" if found.group(1) == exercise else f" (check {exercise} uses exercise {found.group(1)})"
+        sys.stdout.write(f"Exercise {found.group(1)} is not done yet: write it in its # EXERCISE {found.group(1)} "
+                         f"cell, run that cell, then run this check again.{uses}\n")
