@@ -425,3 +425,21 @@ return [g / len(x) for g in sums]""",),
 return None""",),
     },
 }
+
+MORE_WRONG["02_optimizers"] = {
+    # 2 / the largest row sum of |H| (the infinity norm): equal to 2 / lambda_max only when rows sum to it
+    "4": ("""with tf.GradientTape() as outer:
+    with tf.GradientTape() as inner:
+        value = loss_fn(theta)
+    grad = inner.gradient(value, theta)
+hessian = outer.jacobian(grad, theta)
+return float(2.0 / np.abs(hessian.numpy()).sum(axis=1).max())""",),
+}
+RIGHT["02_optimizers"] = {
+    # returns a NumPy scalar, not a float: its repr is np.float32(...)
+    "4": ("""with tf.GradientTape() as outer:
+    with tf.GradientTape() as inner:
+        value = loss_fn(theta)
+    grad = inner.gradient(value, theta)
+return 2.0 / np.linalg.eigvalsh(outer.jacobian(grad, theta).numpy()).max()""",),
+}
