@@ -210,3 +210,11 @@ def test_the_command_exits_non_zero_when_a_submission_was_not_graded(tmp_path, c
     with pytest.raises(SystemExit) as exit_:
         main(["grade", str(tmp_path / "missing.ipynb"), "--gradebook", str(tmp_path / "grades.csv")])
     assert exit_.value.code == 3 and "Not everything was graded (1 of 1: missing.ipynb)" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_without_bubblewrap_grading_still_grades_with_a_warning(tiny_course, tmp_path, monkeypatch):
+    monkeypatch.setattr(sandbox, "bubblewrap_works", lambda: False)
+    with pytest.warns(sandbox.SandboxWarning):
+        verdict = grade_submission(submit(tmp_path / "mine.ipynb", second="z = 0"))
+    assert verdict.exercises == {"1": True, "2": False}, verdict.report()

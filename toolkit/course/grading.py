@@ -152,8 +152,14 @@ class Grading:
         kernel must see (the stored one where the chapter has no solution to run)."""
         with self._lock:
             if key_name not in self._keys:
-                self._keys[key_name] = self._expected_key(key_name)
-            key, seed = self._keys[key_name]
+                try:
+                    self._keys[key_name] = self._expected_key(key_name)
+                except GradingError as error:  # the solution failed: every submission of the run says so, at once
+                    self._keys[key_name] = error
+            found = self._keys[key_name]
+        if isinstance(found, GradingError):
+            raise found
+        key, seed = found
         return copy.deepcopy(key), seed
 
     def _expected_key(self, key_name: str) -> tuple[nbformat.NotebookNode, int]:
