@@ -195,7 +195,7 @@ def _answered(source, which: int, path, answers=WRONG):
     (exercises with fewer answers keep their solution)."""
     nb = notebooks.read(source)
     for exercise, cells in notebooks.exercise_cells(nb).items():
-        if len(answers[source.stem].get(exercise, ())) <= which:
+        if len(answers.get(source.stem, {}).get(exercise, ())) <= which:
             continue
         answer = answers[source.stem][exercise][which]
         bodies = iter(answer if isinstance(answer, tuple) else (answer,))

@@ -443,3 +443,34 @@ RIGHT["02_optimizers"] = {
     grad = inner.gradient(value, theta)
 return 2.0 / np.linalg.eigvalsh(outer.jacobian(grad, theta).numpy()).max()""",),
 }
+
+MORE_WRONG["04_distributed_training"] = {
+    # drops the last global batch even when it is full
+    "1": ("""order = np.random.default_rng(seed).permutation(len(x))
+share = global_batch // num_workers
+batches = []
+for start in range(0, len(x) - global_batch, global_batch):
+    mine = order[start + worker_index * share:start + (worker_index + 1) * share]
+    batches.append((x[mine], y[mine]))
+return batches""",),
+    "2": (
+        # equal chunks of len // replicas: the tail of an uneven vector is lost; and it works on the caller's vectors
+        """replicas = len(vectors)
+size = len(vectors[0]) // replicas
+chunks = [[v[k * size:(k + 1) * size] for k in range(replicas)] for v in vectors]
+sent = [0] * replicas
+for step in range(replicas - 1):
+    messages = [(i, (i - step) % replicas) for i in range(replicas)]
+    payloads = [chunks[i][c].copy() for i, c in messages]
+    for (i, c), payload in zip(messages, payloads):
+        chunks[(i + 1) % replicas][c] += payload
+        sent[i] += len(payload)
+for step in range(replicas - 1):
+    messages = [(i, (i + 1 - step) % replicas) for i in range(replicas)]
+    payloads = [chunks[i][c].copy() for i, c in messages]
+    for (i, c), payload in zip(messages, payloads):
+        chunks[(i + 1) % replicas][c] = payload
+        sent[i] += len(payload)
+return [np.concatenate(c) for c in chunks], sent""",
+    ),
+}
