@@ -244,3 +244,30 @@ def test_the_wrong_answers_that_passed_before_fail_and_right_ones_written_differ
         wrong = {exercise for exercise, answers in more.items() if len(answers) > which}
         assert {e for e, ok in verdict.exercises.items() if not ok} == wrong, verdict.report()
     assert verdicts[-1].passed, verdicts[-1].report()
+
+
+@pytest.mark.slow
+def test_a_transformer_that_prints_every_stored_check_output_fails_chapter_1(tmp_path):
+    """The cheat that passed every exercise of every chapter with stubs: an IPython input transformer, typed
+    into an exercise cell, that swaps each check cell for a print of the output stored under it."""
+    nb = notebooks.read(LEARNERS[0])
+    code = notebooks.code_cells(nb)
+    stored = {notebooks.CHECK.search(c.source).group(1): "".join(o.get("text", "") for o in c.outputs)
+              for c in code if notebooks.CHECK.search(c.source)}
+    first = next(c for c in code if c.source.startswith("# EXERCISE 1:"))
+    first.source += f'''
+
+STORED = {stored!r}
+
+
+def _print_the_stored_output(lines):
+    import re
+    found = re.search(r"^# CHECK (\\w+)", "".join(lines), re.MULTILINE)
+    return [f"print({{STORED[found.group(1)]!r}}, end='')\\n"] if found and found.group(1) in STORED else lines
+
+
+get_ipython().input_transformers_cleanup.append(_print_the_stored_output)'''
+    path = tmp_path / "01_batch_vs_online.ipynb"
+    nbformat.write(nb, str(path))
+    verdict = grade_submission(path, exercises_only=True)
+    assert verdict.exercises and not any(verdict.exercises.values()), verdict.report()
