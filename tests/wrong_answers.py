@@ -436,12 +436,12 @@ hessian = outer.jacobian(grad, theta)
 return float(2.0 / np.abs(hessian.numpy()).sum(axis=1).max())""",),
 }
 RIGHT["02_optimizers"] = {
-    # returns a NumPy scalar, not a float: its repr is np.float32(...)
+    # returns a NumPy scalar (a float subclass), not a float: its repr is np.float64(...)
     "4": ("""with tf.GradientTape() as outer:
     with tf.GradientTape() as inner:
         value = loss_fn(theta)
     grad = inner.gradient(value, theta)
-return 2.0 / np.linalg.eigvalsh(outer.jacobian(grad, theta).numpy()).max()""",),
+return np.float64(2.0) / np.linalg.eigvalsh(outer.jacobian(grad, theta).numpy()).max()""",),
 }
 
 MORE_WRONG["04_distributed_training"] = {
