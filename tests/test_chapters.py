@@ -12,9 +12,9 @@ import re
 import nbformat
 import pytest
 
-from tests.wrong_answers import WRONG
+from tests.wrong_answers import MORE_WRONG, RIGHT, WRONG
 from toolkit.course import learner, notebooks, submission
-from toolkit.course.grading import grade_submission
+from toolkit.course.grading import grade_class, grade_submission
 
 CHAPTERS = notebooks.chapter_notebooks()
 LEARNERS = [learner.learner_path(path) for path in CHAPTERS]
@@ -160,11 +160,13 @@ def test_exercises_need_nothing_from_the_narrative_sections(source):
 @pytest.mark.slow
 @pytest.mark.parametrize("learner_version", LEARNERS, ids=lambda p: p.name)
 def test_every_learner_version_fails_exactly_its_exercises(learner_version):
-    """Graded as it ships, each learner version fails every exercise with the stub's NotImplementedError and
-    nothing else (its narrative is the solution's, which runs in full above)."""
+    """Graded as it ships, each learner version fails every exercise, each check saying "Exercise N is not done
+    yet" instead of raising (so Run All goes on), and nothing else fails (its narrative is the solution's,
+    which runs in full above)."""
     verdict = grade_submission(learner_version, exercises_only=True)
     assert verdict.exercises and not any(verdict.exercises.values()) and not verdict.environment, verdict.report()
-    assert all("NotImplementedError" in reason for reason in verdict.reasons.values()), verdict.reasons
+    assert all(f"got 'Exercise {exercise} is not done yet" in reason
+               for exercise, reason in verdict.reasons.items()), verdict.reasons  # and Run All went on
 
 
 @pytest.mark.slow
@@ -188,11 +190,14 @@ def test_a_learner_who_runs_a_wrong_answer_and_saves_fails(tmp_path):
     assert f"expected {expected!r}"[:40] in verdict.reasons["1"] or "output differs" in verdict.reasons["1"]
 
 
-def _answered(source, which: int, path):
-    """The solution notebook with every exercise's solution blocks replaced by wrong answer `which`."""
+def _answered(source, which: int, path, answers=WRONG):
+    """The solution notebook with every exercise's solution blocks replaced by answer `which` of `answers`
+    (exercises with fewer answers keep their solution)."""
     nb = notebooks.read(source)
     for exercise, cells in notebooks.exercise_cells(nb).items():
-        answer = WRONG[source.stem][exercise][which]
+        if len(answers.get(source.stem, {}).get(exercise, ())) <= which:
+            continue
+        answer = answers[source.stem][exercise][which]
         bodies = iter(answer if isinstance(answer, tuple) else (answer,))
 
         def wrong(found, bodies=bodies):
@@ -224,3 +229,45 @@ def test_every_check_fails_plausible_wrong_answers(source, which, tmp_path):
     verdict = grade_submission(_answered(source, which, tmp_path / source.name), exercises_only=True)
     assert verdict.exercises and not any(verdict.exercises.values()), verdict.report()
     assert not verdict.environment, verdict.report()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", [c for c in CHAPTERS if c.stem in MORE_WRONG], ids=lambda p: p.name)
+def test_the_wrong_answers_that_passed_before_fail_and_right_ones_written_differently_pass(source, tmp_path):
+    """Issue 20's cases, graded at a check seed drawn for the run, against the solution's outputs at that seed."""
+    more = MORE_WRONG[source.stem]
+    rounds = max(len(answers) for answers in more.values())
+    paths = [_answered(source, which, tmp_path / f"wrong{which}_{source.name}", MORE_WRONG) for which in range(rounds)]
+    paths.append(_answered(source, 0, tmp_path / f"right_{source.name}", RIGHT))
+    verdicts = grade_class(paths, exercises_only=True, jobs=2)
+    for which, verdict in enumerate(verdicts[:-1]):
+        wrong = {exercise for exercise, answers in more.items() if len(answers) > which}
+        assert {e for e, ok in verdict.exercises.items() if not ok} == wrong, verdict.report()
+    assert verdicts[-1].passed, verdicts[-1].report()
+
+
+@pytest.mark.slow
+def test_a_transformer_that_prints_every_stored_check_output_fails_chapter_1(tmp_path):
+    """The cheat that passed every exercise of every chapter with stubs: an IPython input transformer, typed
+    into an exercise cell, that swaps each check cell for a print of the output stored under it."""
+    nb = notebooks.read(LEARNERS[0])
+    code = notebooks.code_cells(nb)
+    stored = {notebooks.CHECK.search(c.source).group(1): "".join(o.get("text", "") for o in c.outputs)
+              for c in code if notebooks.CHECK.search(c.source)}
+    first = next(c for c in code if c.source.startswith("# EXERCISE 1:"))
+    first.source += f'''
+
+STORED = {stored!r}
+
+
+def _print_the_stored_output(lines):
+    import re
+    found = re.search(r"^# CHECK (\\w+)", "".join(lines), re.MULTILINE)
+    return [f"print({{STORED[found.group(1)]!r}}, end='')\\n"] if found and found.group(1) in STORED else lines
+
+
+get_ipython().input_transformers_cleanup.append(_print_the_stored_output)'''
+    path = tmp_path / "01_batch_vs_online.ipynb"
+    nbformat.write(nb, str(path))
+    verdict = grade_submission(path, exercises_only=True)
+    assert verdict.exercises and not any(verdict.exercises.values()), verdict.report()

@@ -337,3 +337,140 @@ for layer in features.layers:
 return features""",
     ),
 }
+
+# Issue 20: wrong answers that learners tried and that passed the earlier checks, then right answers written
+# differently that failed them. ``test_chapters.py`` grades submission k made of every exercise's k-th answer
+# here (the solution where an exercise has fewer), at a check seed drawn for the run.
+MORE_WRONG: dict[str, dict[str, tuple]] = {
+    "01_batch_vs_online": {
+        "1": (
+            # a fresh learner made inside the function: the one passed in is ignored
+            """learner = NearestCentroid()
+correct = 0
+for x, y in zip(xs, ys):
+    correct += learner.predict_one(x) == y
+    learner.learn_one(x, y)
+return correct / len(xs)""",
+            # counts the prediction None as class 0
+            """correct = 0
+for x, y in zip(xs, ys):
+    guess = learner.predict_one(x)
+    correct += (0 if guess is None else guess) == y
+    learner.learn_one(x, y)
+return correct / len(xs)""",
+        ),
+        "3": (
+            # compile + train_on_batch instead of a tape
+            """model.compile(optimizer=optimizer, loss=tk.default_loss())
+return float(model.train_on_batch(x, y))""",
+        ),
+        "4": (
+            # every micro-batch in one tape: the right numbers, without the memory saving
+            """with tf.GradientTape() as tape:
+    parts = [tk.default_loss()(y[s:s + micro_batch], model(x[s:s + micro_batch], training=True))
+             for s in range(0, len(x), micro_batch)]
+    value = tf.add_n(parts) / len(parts)
+return tape.gradient(value, model.trainable_variables)""",
+        ),
+        "5": (
+            # the median of the earlier windows
+            """for index in range(1, len(window_accuracies)):
+    if window_accuracies[index] < np.median(window_accuracies[:index]) - drop:
+        return index
+return None""",
+            # the max of the earlier windows
+            """for index in range(1, len(window_accuracies)):
+    if window_accuracies[index] < np.max(window_accuracies[:index]) - drop:
+        return index
+return None""",
+            # the mean of only the last three windows
+            """for index in range(1, len(window_accuracies)):
+    if window_accuracies[index] < np.mean(window_accuracies[max(0, index - 3):index]) - drop:
+        return index
+return None""",
+        ),
+    },
+}
+
+RIGHT: dict[str, dict[str, tuple]] = {
+    "01_batch_vs_online": {
+        "1": ("""hits = []
+for x, y in zip(xs, ys):
+    hits.append(learner.predict_one(x) == y)
+    learner.learn_one(x, y)
+return float(np.mean(hits))""",),
+        # yields NumPy integers
+        "2": ("""for t in np.arange(n):
+    yield ("predict", t)
+    if t >= delay:
+        yield ("learn", t - delay)
+yield from (("learn", s) for s in np.arange(max(n - delay, 0), n))""",),
+        "3": ("""loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+with tf.GradientTape() as tape:
+    value = loss_fn(y, model(x, training=True))
+optimizer.apply(tape.gradient(value, model.trainable_variables), model.trainable_variables)
+return value.numpy().item()""",),
+        "4": ("""sums = None
+for start in range(0, len(x), micro_batch):
+    xb, yb = x[start:start + micro_batch], y[start:start + micro_batch]
+    with tf.GradientTape() as tape:
+        value = tk.default_loss()(yb, model(xb, training=True)) * len(xb)
+    grads = tape.gradient(value, model.trainable_variables)
+    sums = grads if sums is None else [a + b for a, b in zip(sums, grads)]
+return [g / len(x) for g in sums]""",),
+        # mean - acc > drop: a float tie at [0.8, 0.5, ...] failed it before
+        "5": ("""for index in range(1, len(window_accuracies)):
+    if sum(window_accuracies[:index]) / index - window_accuracies[index] > drop:
+        return index
+return None""",),
+    },
+}
+
+MORE_WRONG["02_optimizers"] = {
+    # 2 / the largest row sum of |H| (the infinity norm): equal to 2 / lambda_max only when rows sum to it
+    "4": ("""with tf.GradientTape() as outer:
+    with tf.GradientTape() as inner:
+        value = loss_fn(theta)
+    grad = inner.gradient(value, theta)
+hessian = outer.jacobian(grad, theta)
+return float(2.0 / np.abs(hessian.numpy()).sum(axis=1).max())""",),
+}
+RIGHT["02_optimizers"] = {
+    # returns a NumPy scalar (a float subclass), not a float: its repr is np.float64(...)
+    "4": ("""with tf.GradientTape() as outer:
+    with tf.GradientTape() as inner:
+        value = loss_fn(theta)
+    grad = inner.gradient(value, theta)
+return np.float64(2.0) / np.linalg.eigvalsh(outer.jacobian(grad, theta).numpy()).max()""",),
+}
+
+MORE_WRONG["04_distributed_training"] = {
+    # drops the last global batch even when it is full
+    "1": ("""order = np.random.default_rng(seed).permutation(len(x))
+share = global_batch // num_workers
+batches = []
+for start in range(0, len(x) - global_batch, global_batch):
+    mine = order[start + worker_index * share:start + (worker_index + 1) * share]
+    batches.append((x[mine], y[mine]))
+return batches""",),
+    "2": (
+        # equal chunks of len // replicas: the tail of an uneven vector is lost; and it works on the caller's vectors
+        """replicas = len(vectors)
+size = len(vectors[0]) // replicas
+chunks = [[v[k * size:(k + 1) * size] for k in range(replicas)] for v in vectors]
+sent = [0] * replicas
+for step in range(replicas - 1):
+    messages = [(i, (i - step) % replicas) for i in range(replicas)]
+    payloads = [chunks[i][c].copy() for i, c in messages]
+    for (i, c), payload in zip(messages, payloads):
+        chunks[(i + 1) % replicas][c] += payload
+        sent[i] += len(payload)
+for step in range(replicas - 1):
+    messages = [(i, (i + 1 - step) % replicas) for i in range(replicas)]
+    payloads = [chunks[i][c].copy() for i, c in messages]
+    for (i, c), payload in zip(messages, payloads):
+        chunks[(i + 1) % replicas][c] = payload
+        sent[i] += len(payload)
+return [np.concatenate(c) for c in chunks], sent""",
+    ),
+}

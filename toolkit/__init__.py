@@ -34,6 +34,7 @@ _NAMES = {
     "toolkit.course.frontends": ("grade",),
     "toolkit.cli.worker": ("launch_workers",),
     "toolkit.course.claims": ("claim",),
+    "toolkit.course.checks": ("check_seed", "exercise_check"),
 }
 _EXPORTS = {name: (module, None) for name, module in _MODULES.items()} | {
     name: (module, name) for module, names in _NAMES.items() for name in names}

@@ -71,13 +71,18 @@ def _grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
         print(f"[{index + 1}/{count}] {verdict.submission}: {result} ({verdict.seconds:.0f} s)", flush=True)
 
     verdicts = grade_class(args.submissions, chapter=args.chapter, cell_timeout=args.cell_timeout,
-                           timeout=args.timeout, exercises_only=args.exercises_only, on_verdict=progress)
+                           timeout=args.timeout, exercises_only=args.exercises_only, seed=args.seed, jobs=args.jobs,
+                           on_verdict=progress)
     print()
     print("\n\n".join(v.report() for v in verdicts))
     if args.gradebook:
         table, details = write_gradebook(verdicts, args.gradebook)
         print(f"\nwrote {table} and {details}")
-    elif not all(v.passed for v in verdicts):
+    ungraded = [v.submission for v in verdicts if v.problem or v.environment or not v.exercises]
+    if ungraded:
+        print(f"\nNot everything was graded ({len(ungraded)} of {count}: {', '.join(ungraded)}).", file=sys.stderr)
+        raise SystemExit(3)
+    if not args.gradebook and not all(v.passed for v in verdicts):
         raise SystemExit(1)
 
 

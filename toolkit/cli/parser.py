@@ -7,6 +7,7 @@ before any work, with one line and exit code 2.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from toolkit.cli.arguments import Parser, existing_file, notebook_file, positive, whole
@@ -70,8 +71,9 @@ def _grade(commands) -> None:
     grade = _subcommand(
         commands, "grade", "grade submissions: their exercise cells, run inside the course's own notebook",
         "Only the # EXERCISE cells of each submission are graded, inside the course's pristine learner notebook "
-        "of its chapter, in a temporary folder. Exits 1 unless every exercise passes; with --gradebook it writes "
-        "the class's grades instead and exits 0.", "grade", tensorflow=False)
+        "of its chapter, its kernel in a sandbox. Exits 1 unless every exercise passes; with --gradebook it "
+        "writes the class's grades instead and exits 0. Exits 3 when any submission could not be graded in full.",
+        "grade", tensorflow=False)
     grade.add_argument("submissions", nargs="+", type=existing_file, metavar="SUBMISSION",
                        help="notebook files to grade (for example chapters/learner/01_batch_vs_online.ipynb)")
     grade.add_argument("--chapter", help="the chapter every submission must be (1 or 01_batch_vs_online); "
@@ -82,6 +84,12 @@ def _grade(commands) -> None:
                        help="time limit of one cell (default 240)")
     grade.add_argument("--timeout", type=positive, default=1800.0, metavar="SECONDS",
                        help="time limit of one whole notebook (default 1800)")
+    grade.add_argument("--jobs", type=whole(1, 256), default=os.cpu_count() or 1, metavar="N",
+                       help="submissions graded in parallel, each in its own sandbox (default: the CPU cores)")
+    grade.add_argument("--seed", type=whole(0, SEED_LIMIT), default=None, metavar="N",
+                       help="the checks' seed (default: drawn afresh for each run; 0 is the one stored in the "
+                            "notebooks). A fixed seed makes a re-grade repeat exactly, but a learner who knows it "
+                            "can hard-code the inputs")
     grade.add_argument("--exercises-only", action="store_true",
                        help="run only each chapter's first cells and its Exercises section: a fast re-grade")
 

@@ -5,37 +5,46 @@ its ``# EXERCISE`` cells, puts them into the course's pristine learner notebook
 (``toolkit.course.submission``) and runs that with nbval (``--nbval-lax``, the course's sanitize
 file) in a separate process, at arm's length:
 
-- in a fresh temporary folder holding a private copy of the toolkit and its data, so learner code
-  that writes to files can only touch the copies, never the course;
+- the kernel runs in a sandbox (``toolkit.course.sandbox``): it cannot read the key, the solutions or
+  the course, cannot write the results, imports a fresh read-only toolkit copy, and every process it
+  starts dies with it. nbval, the comparison and the results stay in the grader's own process;
+- every grading run (``Grading``) draws a check seed; check cells draw their inputs from it
+  (``tk.check_seed()``), and the expected outputs at that seed come from running the instructor's
+  solution once per chapter. Outputs are compared by value, with a tolerance;
 - with a time limit per cell (``cell_timeout``) and for the whole notebook (``timeout``);
 - a cell that hangs fails its exercise with "timed out after N s"; one that kills the kernel fails
   its exercise with "kernel died", and the notebook is run again without that exercise, so every
   other exercise is still graded on its own cells.
 
-An exercise passes when its exercise and check cells run and every check prints exactly the stored
-output. A failing narrative cell is reported apart, as a problem of the environment.
+An exercise passes when its exercise and check cells run and every check prints the expected output.
+A failing narrative cell is reported apart, as a problem of the environment. ``grade_class`` grades
+a class, ``jobs`` submissions at a time.
 """
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
+import logging
+import math
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
+import secrets
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from toolkit.course import notebooks, submission
-from toolkit.course.nbval_plugin import RESULTS_ENV
-from toolkit.errors import GradingError, SubmissionError
+from toolkit.course.checks import DEFAULT_SEED
+from toolkit.course.runner import CellOutcome, run_notebook
+from toolkit.errors import ArgumentError, GradingError, SubmissionError
 
+logger = logging.getLogger(__name__)
 CELL_TIMEOUT_S = 240
 NOTEBOOK_TIMEOUT_S = 1800
 NOT_RUN = 'raise RuntimeError("not run: this exercise stopped the kernel in an earlier run")'
@@ -84,96 +93,6 @@ class Verdict:
         return "\n".join(lines)
 
 
-@dataclass
-class CellOutcome:
-    """One code cell's result in a run."""
-
-    passed: bool
-    reason: str = ""
-    skipped: bool = False
-
-
-def _sandbox(root: Path) -> dict[str, str]:
-    """Copy the toolkit and its data into ``root``; the environment that makes the kernel use the copies."""
-    import toolkit
-    from toolkit.data import data_dir
-
-    package = Path(toolkit.__file__).resolve().parent
-    shutil.copytree(package, root / "course" / "toolkit", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    shutil.copytree(data_dir(), root / "course" / "data", ignore=shutil.ignore_patterns("*.py"))
-    (root / "pytest.ini").write_text("[pytest]\naddopts =\n", encoding="utf-8")
-    path = [str(root / "course"), *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(path), "TOOLKIT_DATA_DIR": str(root / "course" / "data"),
-            "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "3"}
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """Kill the pytest process and everything it started (the kernel runs in a session of its own)."""
-    import psutil
-
-    try:
-        family = psutil.Process(process.pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        family = []
-    for member in [*family, process]:
-        try:
-            member.kill()
-        except (psutil.NoSuchProcess, ProcessLookupError):
-            pass
-    process.wait()
-
-
-def run_notebook(nb: nbformat.NotebookNode, *, cell_timeout: float, timeout: float,
-                 progress: Callable[[int, int], None] | None = None) -> dict[int, CellOutcome]:
-    """Run ``nb`` with nbval in a sandbox process; returns each code cell's outcome by nbval cell index.
-
-    Cells never reached (the whole-notebook ``timeout`` ran out) get a failed outcome saying so.
-    ``progress(cells_done, cells_total)`` is called as cells finish.
-    """
-    total = len(notebooks.code_cells(nb))
-    with tempfile.TemporaryDirectory(prefix="toolkit-grade-") as folder:
-        root = Path(folder)
-        env = _sandbox(root)
-        work = root / "work"
-        work.mkdir()
-        path = work / "submission.ipynb"
-        nbformat.write(nb, str(path))
-        results = root / "results.jsonl"
-        env[RESULTS_ENV] = str(results)
-        # -v: pytest's output diffs show whole lines, for the reasons; the log goes to a file, since a
-        # pipe nobody reads until the end would block a run that prints more than the pipe holds.
-        command = [sys.executable, "-m", "pytest", "-c", str(root / "pytest.ini"), "--rootdir", str(root), "-v",
-                   "-p", "no:cacheprovider", "-p", "toolkit.course.nbval_plugin", "--nbval-lax",
-                   "--nbval-cell-timeout", str(cell_timeout), "-W", "ignore::DeprecationWarning", str(path)]
-        log_path = root / "pytest.log"
-        with open(log_path, "w", encoding="utf-8") as log_file:
-            process = subprocess.Popen(command, cwd=work, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-        started, done = time.monotonic(), -1
-        try:
-            while process.poll() is None and time.monotonic() - started < timeout:
-                time.sleep(0.5)
-                seen = results.read_text().count("\n") if results.exists() else 0
-                if progress and seen != done:
-                    done = seen
-                    progress(done, total)
-        finally:
-            finished = process.poll() is not None
-            if not finished:
-                _stop(process)
-            log = log_path.read_text(encoding="utf-8", errors="replace")
-        outcomes = {}
-        if results.exists():
-            for line in results.read_text(encoding="utf-8").splitlines():
-                record = json.loads(line)
-                outcomes[record["cell"]] = CellOutcome(record["passed"], record["reason"], record["skipped"])
-    if not outcomes and finished:
-        raise GradingError(f"nbval ran no cell of the notebook; its output ends with:\n{log[-3000:]}")
-    for cell in range(total):
-        outcomes.setdefault(cell, CellOutcome(False, f"not run: the notebook ran past its {timeout:g} s limit"
-                                              if not finished else "not run"))
-    return outcomes
-
-
 def _cell_label(nb: nbformat.NotebookNode, cell: int) -> str:
     section = notebooks.section_of_cells(nb)[cell]
     first = notebooks.code_cells(nb)[cell].source.strip().splitlines()[:1] or [""]
@@ -193,16 +112,111 @@ def _killer(outcomes: dict[int, CellOutcome]) -> int | None:
     return None
 
 
+@dataclass
+class Grading:
+    """One grading run's settings, shared by every submission it grades (chapters 1-6).
+
+    ``seed`` is the check seed: drawn once per run unless given, so a learner cannot know the inputs
+    the checks draw from it. Each chapter's expected outputs at that seed come from running the
+    instructor's solution once, in the same sandbox (``expected_key``); with the stored seed
+    (``DEFAULT_SEED``, what Colab self-checks use) the key's stored outputs are the expected ones.
+    Time limits must be positive.
+    """
+
+    cell_timeout: float = CELL_TIMEOUT_S
+    timeout: float = NOTEBOOK_TIMEOUT_S
+    exercises_only: bool = False
+    seed: int | None = None
+    _keys: dict = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        for name in ("cell_timeout", "timeout"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ArgumentError(f"{name} must be a positive number of seconds, not {value!r}.")
+        if self.seed is None:
+            self.seed = secrets.randbelow(2**31 - 2) + 1
+        elif not isinstance(self.seed, int) or self.seed < 0:
+            raise ArgumentError(f"seed must be a non-negative integer, not {self.seed!r}.")
+
+    def trim(self, nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+        """``nb`` without its narrative sections when grading ``exercises_only``."""
+        if self.exercises_only:
+            skipped = set(notebooks.narrative_between(nb))
+            nb.cells = [cell for index, cell in enumerate(nb.cells) if index not in skipped]
+        return nb
+
+    def expected_key(self, key_name: str) -> tuple[nbformat.NotebookNode, int]:
+        """The chapter's key with its exercise checks' expected outputs at this run's seed, and the seed the
+        kernel must see (the stored one where the chapter has no solution to run)."""
+        with self._lock:
+            if key_name not in self._keys:
+                try:
+                    self._keys[key_name] = self._expected_key(key_name)
+                except GradingError as error:  # the solution failed: every submission of the run says so, at once
+                    self._keys[key_name] = error
+            found = self._keys[key_name]
+        if isinstance(found, GradingError):
+            raise found
+        key, seed = found
+        return copy.deepcopy(key), seed
+
+    def _expected_key(self, key_name: str) -> tuple[nbformat.NotebookNode, int]:
+        key = notebooks.read(submission.keys()[key_name])
+        if self.seed == DEFAULT_SEED or key_name not in submission.solutions():
+            if key_name not in submission.solutions():
+                logger.info("no solution notebook for %s: its checks use the stored outputs (seed %d)", key_name,
+                            DEFAULT_SEED)
+            return key, DEFAULT_SEED
+        expected = self.solution_outputs(key, key_name, self.seed)
+        for cell in notebooks.code_cells(key):
+            if (found := notebooks.CHECK.search(cell.source)) and found.group(1) in expected:
+                cell.outputs = expected[found.group(1)]
+        return key, self.seed
+
+    def solution_outputs(self, key: nbformat.NotebookNode, key_name: str, seed: int
+                         ) -> dict[str, list[nbformat.NotebookNode]]:
+        """``{exercise id: its check cell's outputs}`` from running the instructor's solution in the key at
+        ``seed`` (in the sandbox, like any submission). Raises ``GradingError`` if the solution fails."""
+        solution = submission.solutions()[key_name]
+        reference = self.trim(submission.assemble(key, notebooks.read(solution), solution.name))
+        for cell in notebooks.code_cells(reference):
+            if notebooks.CHECK.search(cell.source):
+                cell.outputs, cell.execution_count = [], None  # nothing stored: nbval runs it without comparing
+        run = run_notebook(reference, cell_timeout=self.cell_timeout, timeout=self.timeout, seed=seed, record=True)
+        owned = {cell for ex in notebooks.exercises(reference) for cell in ex.cells}
+        failed = [f"cell {cell}: {outcome.reason}" for cell, outcome in sorted(run.outcomes.items())
+                  if cell in owned and not (outcome.passed or outcome.skipped)]
+        if failed:
+            raise GradingError(f"The solution of {key_name} fails at check seed {seed}, so nothing can be graded "
+                               f"against it: {'; '.join(failed)}")
+        code = notebooks.code_cells(reference)
+        return {found.group(1): _expected_outputs(outputs) for cell, outputs in run.outputs.items()
+                if (found := notebooks.CHECK.search(code[cell].source))}
+
+
+def _expected_outputs(outputs: list[dict]) -> list[nbformat.NotebookNode]:
+    """A check cell's outputs as the key stores them: its stdout in one stream, then its plain-text results."""
+    text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream" and o.get("name") == "stdout")
+    stored = [nbformat.v4.new_output("stream", name="stdout", text=text)] if text else []
+    for output in outputs:
+        if output.get("output_type") == "execute_result" and "text/plain" in output.get("data", {}):
+            stored.append(nbformat.v4.new_output("execute_result", data={"text/plain": output["data"]["text/plain"]},
+                                                 execution_count=output.get("execution_count") or 1))
+    return stored
+
+
 def grade_notebook(nb: nbformat.NotebookNode, name: str, chapter: str, *, cell_timeout: float = CELL_TIMEOUT_S,
-                   timeout: float = NOTEBOOK_TIMEOUT_S, progress: Callable[[int, int], None] | None = None
-                   ) -> Verdict:
+                   timeout: float = NOTEBOOK_TIMEOUT_S, seed: int = DEFAULT_SEED,
+                   progress: Callable[[int, int], None] | None = None) -> Verdict:
     """Grade an assembled notebook (the key with the learner's exercise cells) and build the verdict."""
     exercises = notebooks.exercises(nb)
     owner = {cell: ex.id for ex in exercises for cell in ex.cells}
     verdict = Verdict(name, chapter, {ex.id: ex.title for ex in exercises}, {ex.id: True for ex in exercises})
     stopped: dict[str, str] = {}
     while True:
-        outcomes = run_notebook(nb, cell_timeout=cell_timeout, timeout=timeout, progress=progress)
+        outcomes = run_notebook(nb, cell_timeout=cell_timeout, timeout=timeout, seed=seed, progress=progress).outcomes
         killer = _killer(outcomes)
         if killer is None or killer not in owner or owner[killer] in stopped:
             break
@@ -226,50 +240,62 @@ def grade_notebook(nb: nbformat.NotebookNode, name: str, chapter: str, *, cell_t
 
 def grade_submission(source: str | Path | Mapping, *, chapter: str | None = None,
                      cell_timeout: float = CELL_TIMEOUT_S, timeout: float = NOTEBOOK_TIMEOUT_S,
-                     exercises_only: bool = False, progress: Callable[[int, int], None] | None = None) -> Verdict:
+                     exercises_only: bool = False, seed: int | None = None, grading: Grading | None = None,
+                     progress: Callable[[int, int], None] | None = None) -> Verdict:
     """Grade one submission against the course's key for its chapter (chapters 1-6).
 
     ``source`` is a notebook file or a notebook dict. A submission that cannot be graded (not a
     notebook, the wrong chapter, missing or duplicated exercise cells) gives a verdict with
     ``problem`` set; nothing raises. ``exercises_only=True`` skips the chapter's narrative sections
     and runs only its first cells and its Exercises section: a fast re-grade, valid because every
-    exercise depends only on those (a test proves it for every chapter).
+    exercise depends only on those (a test proves it for every chapter). ``grading`` (shared by a
+    class) replaces the time limits, ``exercises_only`` and ``seed``; without it a check seed is drawn.
+    Bad time limits raise ``ArgumentError``.
     """
+    grading = grading or Grading(cell_timeout, timeout, exercises_only, seed)
     started = time.monotonic()
     name = "the open notebook" if isinstance(source, Mapping) else Path(source).name
     try:
         nb, name = submission.load(source)
         key_name = submission.identify(nb, name, chapter)
-        key = notebooks.read(submission.keys()[key_name])
-        assembled = submission.assemble(key, nb, name)
+        submission.assemble(notebooks.read(submission.keys()[key_name]), nb, name)  # refuse before the key runs
     except SubmissionError as error:
         return Verdict(name, problem=str(error), seconds=time.monotonic() - started)
-    if exercises_only:
-        skipped = set(notebooks.narrative_between(assembled))
-        assembled.cells = [cell for index, cell in enumerate(assembled.cells) if index not in skipped]
-    verdict = grade_notebook(assembled, name, key_name, cell_timeout=cell_timeout, timeout=timeout,
-                             progress=progress)
+    key, key_seed = grading.expected_key(key_name)
+    assembled = grading.trim(submission.assemble(key, nb, name))
+    verdict = grade_notebook(assembled, name, key_name, cell_timeout=grading.cell_timeout, timeout=grading.timeout,
+                             seed=key_seed, progress=progress)
     verdict.seconds = time.monotonic() - started
     return verdict
 
 
 def grade_class(sources: Sequence[str | Path], *, chapter: str | None = None, cell_timeout: float = CELL_TIMEOUT_S,
-                timeout: float = NOTEBOOK_TIMEOUT_S, exercises_only: bool = False,
-                on_verdict: Callable[[int, Verdict], None] | None = None) -> list[Verdict]:
-    """Grade many submissions one after another; a broken one never stops the others (chapters 1-6).
+                timeout: float = NOTEBOOK_TIMEOUT_S, exercises_only: bool = False, seed: int | None = None,
+                jobs: int | None = None, on_verdict: Callable[[int, Verdict], None] | None = None) -> list[Verdict]:
+    """Grade many submissions, ``jobs`` at a time (default: one per CPU core), each in its own sandbox and
+    all at one check seed; a broken one never stops the others (chapters 1-6).
 
-    ``on_verdict(index, verdict)`` is called after each, for a progress line.
+    ``on_verdict(index, verdict)`` is called as each finishes, for a progress line. Returns the verdicts in
+    the order of ``sources``.
     """
-    verdicts = []
-    for index, source in enumerate(sources):
+    jobs = (os.cpu_count() or 1) if jobs is None else jobs
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ArgumentError(f"jobs must be a positive number of parallel gradings, not {jobs!r}.")
+    grading = Grading(cell_timeout, timeout, exercises_only, seed)
+
+    def one(source: str | Path) -> Verdict:
         try:
-            verdict = grade_submission(source, chapter=chapter, cell_timeout=cell_timeout, timeout=timeout,
-                                       exercises_only=exercises_only)
+            return grade_submission(source, chapter=chapter, grading=grading)
         except Exception as error:  # one broken submission (or a grading crash on it) never stops the class
-            verdict = Verdict(Path(source).name, problem=f"grading failed: {type(error).__name__}: {error}")
-        verdicts.append(verdict)
-        if on_verdict:
-            on_verdict(index, verdict)
+            return Verdict(Path(source).name, problem=f"grading failed: {type(error).__name__}: {error}")
+
+    verdicts: list[Verdict | None] = [None] * len(sources)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:  # each grading is a subprocess: threads only wait
+        futures = {pool.submit(one, source): index for index, source in enumerate(sources)}
+        for future in as_completed(futures):
+            verdicts[futures[future]] = future.result()
+            if on_verdict:
+                on_verdict(futures[future], verdicts[futures[future]])
     return verdicts
 
 

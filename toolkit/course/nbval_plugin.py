@@ -9,15 +9,19 @@ Loaded by the repository's ``conftest.py`` and by the grader (``toolkit.course.g
 - notebooks run in the current environment's Python, with a per-cell time limit;
 - a kernel that dies (``os._exit``, a crash, running out of memory) fails its cell at once, instead
   of after the whole cell time limit;
-- with ``TOOLKIT_GRADE_RESULTS`` set to a file, each cell's outcome is appended to it as a JSON line
+- outputs are compared by value: numbers with a tolerance (``close``), NumPy scalars by the number
+  they hold (``np.int64(3)`` is ``3``), everything else as text;
+- with ``--toolkit-results FILE`` (an option, never an environment variable, so the kernel does not
+  inherit it), each cell's outcome is appended to FILE as a JSON line
   (``{"cell": n, "passed": bool, "reason": str}``) as soon as it is known, so a run that is stopped
-  half-way still tells how far it got.
+  half-way still tells how far it got;
+- with ``--toolkit-kernel FILE`` (JSON: ``{"argv": [...], "env": {...}}``), the kernel is started by
+  that command instead (the grader's sandbox, ``toolkit.course.sandbox``).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from pathlib import Path
@@ -28,10 +32,24 @@ from toolkit.errors import KernelDiedError
 SANITIZE_FILE = Path(__file__).with_name("nbval_sanitize.cfg")
 NOT_COMPARED = ("stderr", "image/png", "image/jpeg", "image/svg+xml", "text/html")
 CELL_TIMEOUT_S = 600
-RESULTS_ENV = "TOOLKIT_GRADE_RESULTS"
+RESULTS_OPTION = "--toolkit-results"
+KERNEL_OPTION = "--toolkit-kernel"
+RECORD_OPTION = "--toolkit-record"
+CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 KERNEL_DIED = "The kernel died while running this cell"
 CELL = re.compile(r"::Cell (\d+)$")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+NUMPY_SCALAR = re.compile(r"\bnp\.(?:u?int|float|bool_?)\d*\(([^()]*)\)")
+NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w.])")
+ABS_TOLERANCE, REL_TOLERANCE = 1.5e-4, 1e-4  # one unit in the 4th decimal, the precision checks print
+
+
+def pytest_addoption(parser):
+    """The grader's options: where results go, and how to start the kernel."""
+    group = parser.getgroup("toolkit grading")
+    group.addoption(RESULTS_OPTION, default=None, help="append each cell's outcome to this JSON-lines file")
+    group.addoption(RECORD_OPTION, action="store_true", help="also record the check cells' outputs")
+    group.addoption(KERNEL_OPTION, default=None, help="JSON file with the command that starts the kernel")
 
 
 def pytest_configure(config):
@@ -44,6 +62,93 @@ def pytest_configure(config):
     if getattr(option, "nbval_cell_timeout", None) in (None, 2000):
         option.nbval_cell_timeout = CELL_TIMEOUT_S
     _watch_for_kernel_death()
+    _compare_by_value()
+    if getattr(option, "toolkit_results", None):
+        config.pluginmanager.register(ResultsWriter(option.toolkit_results, option.toolkit_record),
+                                      "toolkit-results")
+    if getattr(option, "toolkit_kernel", None):
+        _start_kernels_with(json.loads(Path(option.toolkit_kernel).read_text(encoding="utf-8")))
+
+
+def _start_kernels_with(spec: dict) -> None:
+    """Make nbval start its kernel with ``spec["argv"]`` (a sandbox) and interrupt it by message (a signal
+    to the sandbox's launcher would not reach the kernel inside)."""
+    from nbval.kernel import NbvalKernelspecManager
+
+    def get_kernel_spec(self, kernel_name):
+        return self.kernel_spec_class(argv=spec["argv"], env=spec.get("env", {}), display_name="sandbox",
+                                      language="python", interrupt_mode="message", resource_dir="")
+
+    NbvalKernelspecManager.get_kernel_spec = get_kernel_spec
+
+
+def canonical(text: str) -> str:
+    """Text with NumPy scalar reprs replaced by the numbers they hold.
+
+    >>> canonical("[('learn', np.int64(3)), np.float64(0.25)]")
+    "[('learn', 3), 0.25]"
+    """
+    return NUMPY_SCALAR.sub(r"\1", text)
+
+
+def close(got: str, want: str) -> bool:
+    """Whether two outputs agree by value: the same text between the numbers, integers equal, and every
+    other number within ``ABS_TOLERANCE`` + ``REL_TOLERANCE`` of the expected one.
+
+    >>> close("loss 0.73341 after 3 steps", "loss 0.7333 after 3 steps"), close("3 steps", "4 steps")
+    (True, False)
+    """
+    got, want = canonical(got), canonical(want)
+    if NUMBER.split(got) != NUMBER.split(want):
+        return False
+    for mine, theirs in zip(NUMBER.findall(got), NUMBER.findall(want)):
+        exact = not any(mark in mine + theirs for mark in ".eE")
+        if exact and int(mine) != int(theirs):
+            return False
+        if not exact and abs(float(mine) - float(theirs)) > ABS_TOLERANCE + REL_TOLERANCE * abs(float(theirs)):
+            return False
+    return True
+
+
+def _compare_by_value() -> None:
+    """Let nbval accept text outputs that differ only within ``close``'s tolerance."""
+    try:
+        from nbval.plugin import IPyNbCell
+    except ImportError:
+        return
+    if getattr(IPyNbCell.compare_outputs, "by_value", False):
+        return
+    original = IPyNbCell.compare_outputs
+
+    def compare_outputs(self, test, ref, skip_compare=None):
+        if original(self, test, ref, skip_compare):
+            return True
+        texts = [_stdout(outputs) for outputs in (test, ref)]
+        if None not in texts and close(*texts):
+            self.comparison_traceback = []
+            return True
+        return False
+
+    compare_outputs.by_value = True
+    IPyNbCell.compare_outputs = compare_outputs
+
+
+def _stdout(outputs) -> str | None:
+    """All stdout and plain-text results of a cell, joined; ``None`` if it shows anything else."""
+    parts = []
+    for output in outputs:
+        kind = output.get("output_type")
+        if kind == "stream":
+            if output.get("name") == "stdout":
+                parts.append(output.get("text", ""))
+        elif kind in ("execute_result", "display_data"):
+            data = {k: v for k, v in output.get("data", {}).items() if k not in NOT_COMPARED}
+            if set(data) - {"text/plain"}:
+                return None
+            parts.append(data.get("text/plain", "") + "\n")
+        elif kind == "error":
+            return None
+    return "".join(parts)
 
 
 def _watch_for_kernel_death() -> None:
@@ -107,13 +212,26 @@ def _first_difference(text: str) -> str:
     return f": expected {want.group(1)[:100] if want else ''!r}, got {got.group(1)[:100] if got else ''!r}"
 
 
-def pytest_runtest_logreport(report):
-    """Append each cell's outcome to the results file, when grading asked for one."""
-    results = os.environ.get(RESULTS_ENV)
-    found = CELL.search(report.nodeid)
-    if not results or not found or (report.when != "call" and report.passed):
-        return
-    record = {"cell": int(found.group(1)), "passed": not report.failed, "skipped": report.skipped,
-              "reason": failure_reason(str(report.longrepr)) if report.failed else ""}
-    with open(results, "a", encoding="utf-8") as out:
-        out.write(json.dumps(record) + "\n")
+class ResultsWriter:
+    """Appends each cell's outcome to the results file (``--toolkit-results``) and, with ``record``, each
+    check cell's outputs too (``{"cell": n, "outputs": [...]}``: the instructor's run gives the expected ones)."""
+
+    def __init__(self, path: str, record: bool = False):
+        self.path, self.record = path, record
+
+    def pytest_runtest_teardown(self, item):
+        """Record what a check cell printed (only data: the messages the kernel sent)."""
+        outputs = getattr(item, "test_outputs", None)
+        if self.record and outputs is not None and CHECK_MARK in getattr(item.cell, "source", ""):
+            with open(self.path, "a", encoding="utf-8") as out:
+                out.write(json.dumps({"cell": item.cell_num, "outputs": [dict(o) for o in outputs]}) + "\n")
+
+    def pytest_runtest_logreport(self, report):
+        """One JSON line per cell: its index, whether it passed or was skipped, and the reason."""
+        found = CELL.search(report.nodeid)
+        if not found or (report.when != "call" and report.passed):
+            return
+        record = {"cell": int(found.group(1)), "passed": not report.failed, "skipped": report.skipped,
+                  "reason": failure_reason(str(report.longrepr)) if report.failed else ""}
+        with open(self.path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(record) + "\n")

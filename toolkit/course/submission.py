@@ -40,6 +40,17 @@ def key_dir() -> Path:
     return PACKAGED_KEYS if PACKAGED_KEYS.is_dir() else notebooks.LEARNER_DIR
 
 
+def solution_dir() -> Path:
+    """The folder of the instructor's solution notebooks (``chapters/``): the grader runs them for the
+    expected outputs at each run's check seed; learners' kernels never see it."""
+    return notebooks.CHAPTERS
+
+
+def solutions() -> dict[str, Path]:
+    """``{"01_batch_vs_online": path}`` for every chapter whose solution notebook is here."""
+    return {path.stem: path for path in sorted(solution_dir().glob("[0-9][0-9]_*.ipynb"))}
+
+
 def keys() -> dict[str, Path]:
     """``{"01_batch_vs_online": path}`` for every chapter's grading key."""
     return {path.stem: path for path in sorted(key_dir().glob("[0-9][0-9]_*.ipynb"))}
