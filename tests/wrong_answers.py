@@ -155,12 +155,12 @@ WRONG["03_data_augmentation"] = {
     keras.layers.RandomShear(x_factor=math.tan(math.radians(10)), y_factor=0.0, fill_mode="constant"),
     keras.layers.RandomZoom((-0.1, 0.2), (-0.1, 0.2), fill_mode="constant"),
 ])""",
-        # the zoom's sign turned around, and the shear angle taken as the fraction itself
+        # the integer shift range read as +-3 pixels: ImageDataGenerator draws whole pixels in {-2, ..., 2}
         """return keras.Sequential([
     keras.layers.RandomRotation(15 / 360, fill_mode="constant"),
     keras.layers.RandomTranslation(3 / 28, 3 / 28, fill_mode="constant"),
-    keras.layers.RandomShear(x_factor=math.radians(10), y_factor=0.0, fill_mode="constant"),
-    keras.layers.RandomZoom((-0.2, 0.1), (-0.2, 0.1), fill_mode="constant"),
+    keras.layers.RandomShear(x_factor=math.tan(math.radians(10)), y_factor=0.0, fill_mode="constant"),
+    keras.layers.RandomZoom((-0.1, 0.2), (-0.1, 0.2), fill_mode="constant"),
 ])""",
     ),
     "2": (
