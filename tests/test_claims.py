@@ -134,5 +134,6 @@ def test_numbers_in_the_prose_are_stored_outputs(path):
 def test_execute_has_an_accept_flag_for_deliberate_check_changes():
     from toolkit.cli.commands import build_parser
 
-    assert build_parser().parse_args(["execute", "a.ipynb", "--accept"]).accept is True
-    assert build_parser().parse_args(["execute", "a.ipynb"]).accept is False
+    chapter = str(CHAPTERS[0])
+    assert build_parser().parse_args(["execute", chapter, "--accept"]).accept is True
+    assert build_parser().parse_args(["execute", chapter]).accept is False
