@@ -75,6 +75,17 @@ def mirrored() -> dict:
         except ValueError as error:
             errors[name] = str(error)
     results["errors"] = errors
+    # A diverging update from finite gradients (an infinite learning rate), under the strategy: the replay
+    # stops at the first update and leaves the weights from before it.
+    with strategy.scope():
+        diverging, sgd = tk.models.mlp(seed=2), keras.optimizers.SGD(float("inf"))
+    start = diverging.get_weights()
+    try:
+        tk.train_minibatch(diverging, (x, y), optimizer=sgd, batch_size=64, verbose=0, strategy=strategy)
+        results["diverging_stopped"] = False
+    except tk.NonFiniteLossError:
+        results["diverging_stopped"] = True
+    results["diverging_kept"] = all(bool((a == b).all()) for a, b in zip(start, diverging.get_weights()))
     return results
 
 

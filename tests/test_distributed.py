@@ -41,6 +41,7 @@ def test_two_replicas_match_one_device_with_fit_and_with_the_custom_loops(mirror
     assert mirrored["custom_loop"] < TOLERANCE and mirrored["custom_loop_updates"] == 32
     assert mirrored["regularised"] < TOLERANCE  # scale_regularization_loss: one penalty, not one per replica
     assert mirrored["online"] < TOLERANCE and mirrored["online_prequential_gap"] < TOLERANCE
+    assert mirrored["diverging_stopped"] and mirrored["diverging_kept"]
 
 
 @pytest.mark.slow

@@ -216,3 +216,19 @@ def test_the_history_records_the_engine(small, jit_compile):
     online = tk.train_online(tk.models.mlp(), (x, y), jit_compile=jit_compile, verbose=0)
     batches = tk.train_minibatch(tk.models.mlp(), (x, y), jit_compile=jit_compile, verbose=0)
     assert online.params["jit_compile"] is jit_compile and batches.params["jit_compile"] is jit_compile
+
+
+@pytest.mark.parametrize("jit_compile", [True, False])
+def test_a_non_finite_update_from_finite_gradients_stops_with_the_weights_before_it(small, jit_compile):
+    """A diverging optimizer (here an infinite learning rate) makes NaN/inf weights from a finite loss and
+    finite gradients: the run stops at that update, and the model keeps the weights from before it."""
+    (x, y), _ = small
+    model = tk.models.mlp(seed=10)
+    start = model.get_weights()
+    for loop in (lambda: tk.train_minibatch(model, (x, y), optimizer=keras.optimizers.SGD(float("inf")),
+                                            jit_compile=jit_compile, verbose=0),
+                 lambda: tk.train_online(model, (x, y), optimizer=keras.optimizers.SGD(float("inf")),
+                                         jit_compile=jit_compile, verbose=0)):
+        with pytest.raises(tk.NonFiniteLossError, match=r"the update it made became NaN/inf.*\(update 1\)"):
+            loop()
+        assert all(np.array_equal(a, b) for a, b in zip(start, model.get_weights()))

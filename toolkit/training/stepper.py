@@ -9,8 +9,10 @@ sample, which is what makes per-sample SGD fast. For each micro-batch it
 2. stops before the update if the loss is NaN or infinite, so the model keeps its last
    good weights. Checking every gradient too would halve per-sample speed, so instead the
    chunk snapshots the state and checks the weights once at its end; if an update made them
-   non-finite (a NaN gradient can hide behind a finite loss), it restores the snapshot and
-   replays the chunk with per-step gradient checks, stopping before the exact bad update;
+   non-finite (a NaN gradient can hide behind a finite loss, and a diverging optimizer can make a
+   non-finite update from finite gradients), it restores the snapshot and replays the chunk with
+   per-step checks of the gradients and of the updated weights, stopping at the exact bad update
+   with the state from before it;
 3. otherwise applies one optimizer step on the masked mean loss (padding and not-yet-labelled
    samples have mask 0; a micro-batch with no labelled sample makes no update).
 
@@ -156,6 +158,7 @@ class TapeStepper:
             optimizer.build(self.variables)
             self._state = [*model.variables, *optimizer.variables]
             self._snapshot = [tf.Variable(tf.zeros_like(v.value), trainable=False) for v in self._state]
+            self._before_update = [tf.Variable(tf.zeros_like(v.value), trainable=False) for v in self._state]
         self._compile(jit_compile)
         self._restore = tf.function(lambda: [v.assign(s) for v, s in zip(self._state, self._snapshot)],
                                     autograph=False)
@@ -236,7 +239,8 @@ class TapeStepper:
             finite = tf.math.is_finite(self.strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None))
             if check_gradients:
                 ok = self.strategy.run(lambda g: tf.cast(self._gradients_finite(g), tf.float32), args=(grads,))
-                finite = tf.logical_and(finite, self.strategy.reduce(tf.distribute.ReduceOp.MIN, ok, axis=None) > 0)
+                everywhere = self.strategy.reduce(tf.distribute.ReduceOp.SUM, ok, axis=None)  # ReduceOp has no MIN
+                finite = tf.logical_and(finite, everywhere > self.replicas - 0.5)
             pred_loss = self.strategy.gather(pred_loss, axis=0)
             pred_correct = self.strategy.gather(pred_correct, axis=0)
 
@@ -247,7 +251,15 @@ class TapeStepper:
                 self.strategy.run(self._apply, args=(grads,))
             return tf.constant(True)
 
+        if check_gradients:  # the replay: keep the state before the update, to undo an update that is not finite
+            for saved, variable in zip(self._before_update, self._state):
+                saved.assign(variable)
         tf.cond(tf.logical_and(finite, labelled > 0), update, lambda: tf.constant(False))
+        if check_gradients:  # finite gradients can still make a non-finite update (a diverging optimizer)
+            updated_finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in self.variables])
+            for saved, variable in zip(self._before_update, self._state):
+                variable.assign(tf.where(updated_finite, variable, saved))
+            finite = tf.logical_and(finite, updated_finite)
         return pred_loss, pred_correct, finite
 
     def _run_chunk(self, x, y, mask, steps, x_pred=None, y_pred=None, check_gradients=False):

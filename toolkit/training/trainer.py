@@ -99,7 +99,7 @@ class Trainer:
             losses, ids = result.loss[first:], chunk.ids[first:]
             bad = np.flatnonzero(~np.isfinite(losses))
             what = (f"The loss became {losses[bad[0]]} at {chunk.where.format(int(ids[bad[0]]))}" if len(bad) else
-                    "A gradient became NaN/inf (the loss stayed finite) at the batch starting at "
+                    "A gradient or the update it made became NaN/inf (the loss stayed finite) at the batch starting at "
                     f"{chunk.where.format(int(ids[0]))}")
             raise NonFiniteLossError(non_finite_message(what, run.updates + result.total_updates,
                                                         learning_rate_of(self.optimizer), checkpoint))
