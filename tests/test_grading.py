@@ -44,14 +44,19 @@ def tiny_key() -> nbformat.NotebookNode:
     return notebooks.normalise(nbformat.v4.new_notebook(cells=cells))
 
 
-@pytest.fixture
-def tiny_course(tmp_path, monkeypatch):
-    """The tiny chapter installed as the only grading key; returns its path."""
+def install_tiny_key(tmp_path, monkeypatch):
+    """Install the tiny chapter as the only grading key; returns its path."""
     keys = tmp_path / "keys"
     keys.mkdir()
     nbformat.write(tiny_key(), str(keys / "99_tiny.ipynb"))
     monkeypatch.setattr(submission, "key_dir", lambda: keys)
     return keys / "99_tiny.ipynb"
+
+
+@pytest.fixture
+def tiny_course(tmp_path, monkeypatch):
+    """The tiny chapter installed as the only grading key; returns its path."""
+    return install_tiny_key(tmp_path, monkeypatch)
 
 
 def submit(path, first: str = "y = 2 * x", second: str = "z = x // 2", *, check_1: str | None = None,

@@ -16,7 +16,7 @@ import nbformat
 import psutil
 import pytest
 
-from tests.test_grading import submit, tiny_key
+from tests.test_grading import install_tiny_key, submit
 from toolkit.course import grading, notebooks, sandbox, submission
 from toolkit.course.grading import Grading, grade_class, grade_submission
 from toolkit.errors import ArgumentError
@@ -28,12 +28,9 @@ MARKER = "toolkit-sandbox-test-orphan"
 @pytest.fixture
 def tiny_course(tmp_path, monkeypatch):
     """The tiny chapter as the only grading key, with no solution notebook (checks use the stored outputs)."""
-    keys = tmp_path / "keys"
-    keys.mkdir()
-    nbformat.write(tiny_key(), str(keys / "99_tiny.ipynb"))
-    monkeypatch.setattr(submission, "key_dir", lambda: keys)
+    key = install_tiny_key(tmp_path, monkeypatch)
     monkeypatch.setattr(submission, "solution_dir", lambda: tmp_path / "no-solutions")
-    return keys / "99_tiny.ipynb"
+    return key
 
 
 def _tree_hashes() -> dict[str, str]:
@@ -200,16 +197,19 @@ def test_the_command_refuses_limits_that_are_not_positive(option, capsys):
     from toolkit.cli.commands import main
 
     with pytest.raises(SystemExit) as exit_:
-        main(["grade", "any.ipynb", *option])
-    assert exit_.value.code == 2 and "must be above zero" in capsys.readouterr().err
+        main(["grade", str(notebooks.chapter_notebooks()[0]), *option])
+    error = capsys.readouterr().err
+    assert exit_.value.code == 2 and f"argument {option[0]}: expected a" in error and option[1] in error
 
 
 def test_the_command_exits_non_zero_when_a_submission_was_not_graded(tmp_path, capsys):
     from toolkit.cli.commands import main
 
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("not a notebook")
     with pytest.raises(SystemExit) as exit_:
-        main(["grade", str(tmp_path / "missing.ipynb"), "--gradebook", str(tmp_path / "grades.csv")])
-    assert exit_.value.code == 3 and "Not everything was graded (1 of 1: missing.ipynb)" in capsys.readouterr().err
+        main(["grade", str(broken), "--gradebook", str(tmp_path / "grades.csv")])
+    assert exit_.value.code == 3 and "Not everything was graded (1 of 1: broken.ipynb)" in capsys.readouterr().err
 
 
 @pytest.mark.slow
