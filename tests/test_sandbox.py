@@ -218,3 +218,15 @@ def test_without_bubblewrap_grading_still_grades_with_a_warning(tiny_course, tmp
     with pytest.warns(sandbox.SandboxWarning):
         verdict = grade_submission(submit(tmp_path / "mine.ipynb", second="z = 0"))
     assert verdict.exercises == {"1": True, "2": False}, verdict.report()
+
+
+def test_a_python_that_lives_under_tmp_is_not_hidden_by_the_private_tmp(tmp_path, monkeypatch):
+    """CI clones the course into a temporary folder, virtual environment included: the box's private /tmp
+    must be mounted before Python is bound into it, or the kernel finds no Python (every cell fails)."""
+    monkeypatch.setattr(sandbox.sys, "prefix", "/tmp/clone/.venv")
+    monkeypatch.setattr(sandbox, "sandbox_user", lambda: None)
+    argv = sandbox.Sandbox(tmp_path / "course", tmp_path / "scratch", seed=1, boxed=True).kernel_argv()
+    private_tmp = next(i for i in range(len(argv) - 1) if argv[i:i + 2] == ["--tmpfs", "/tmp"])
+    bound = next(i for i in range(len(argv) - 2) if argv[i:i + 3] == ["--ro-bind", "/tmp/clone/.venv",
+                                                                      "/tmp/clone/.venv"])
+    assert private_tmp < bound

@@ -110,15 +110,17 @@ class Sandbox:
                 command += ["--symlink", os.readlink(path), path]
             elif Path(path).exists():
                 command += ["--ro-bind", path, path]
+        # The private /tmp first: Python may live under /tmp (a clone there with its virtual environment),
+        # and a later tmpfs would hide it.
+        command += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm", "--perms", "1777",
+                    "--tmpfs", "/tmp"]
         pythons = sorted({sys.base_prefix, sys.prefix, str(Path(python).resolve().parent.parent)})
-        for parent in sorted({str(p) for path in [*pythons, CONNECTION] for p in Path(path).parents} - {"/"}):
+        for parent in sorted({str(p) for path in [*pythons, CONNECTION] for p in Path(path).parents} - {"/", "/tmp"}):
             command += ["--perms", "0755", "--dir", parent]  # reachable by the unprivileged user (/root is 0700)
         for path in pythons:
             command += ["--ro-bind", path, path]
         command += ["--ro-bind", str(self.course), COURSE, "--ro-bind", "{connection_file}", CONNECTION,
-                    "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm", "--perms", "1777",
-                    "--tmpfs", "/tmp", "--perms", "0777", "--tmpfs", WORK,
-                    "--chdir", WORK, "--clearenv"]
+                    "--perms", "0777", "--tmpfs", WORK, "--chdir", WORK, "--clearenv"]
         for name, value in self.environment().items():
             command += ["--setenv", name, value]
         user = sandbox_user()
