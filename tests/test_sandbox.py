@@ -47,8 +47,11 @@ def probe(key) -> str:
 found = []
 for path in {secrets_!r}:
     try:
-        open(path).read() if os.path.isfile(path) else os.listdir(path)
-        found.append("read:" + os.path.basename(path))
+        # a folder on the way to Python (a course cloned with its venv inside) shows only that way
+        shown = [open(path).read()] if os.path.isfile(path) else [
+            name for name in os.listdir(path) if not sys.prefix.startswith(os.path.join(path, name))]
+        if shown:
+            found.append("read:" + os.path.basename(path))
     except OSError:
         pass
 for name, value in os.environ.items():

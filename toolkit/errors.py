@@ -98,5 +98,5 @@ class KernelDiedError(ToolkitError, RuntimeError):
 
 class NotebookRegressionError(ToolkitError, RuntimeError):
     """A re-executed notebook was not stored: a claim became false or a graded check's output changed."""
-class SandboxWarning(UserWarning):
+class SandboxWarning(ToolkitError, UserWarning):
     """Grading runs a learner's kernel without a sandbox here (no bubblewrap): a self-check only."""

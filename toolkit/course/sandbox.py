@@ -89,7 +89,8 @@ class Sandbox:
 
     def environment(self) -> dict[str, str]:
         """The kernel's whole environment."""
-        keep = {name: os.environ[name] for name in ("PATH", "LANG", "LC_ALL", "TZ") if name in os.environ}
+        keep = {name: os.environ[name] for name in ("LANG", "LC_ALL", "TZ") if name in os.environ}
+        keep["PATH"] = "/usr/local/bin:/usr/bin:/bin"  # the grader's PATH may name the course folder
         home = "/tmp" if self.boxed else str(self.scratch)
         course = COURSE if self.boxed else str(self.course)
         return {**keep, "HOME": home, "PYTHONPATH": course, "TOOLKIT_DATA_DIR": f"{course}/data",
