@@ -266,7 +266,8 @@ def test_a_nan_gradient_behind_a_finite_loss_is_caught_at_its_sample(small):
     x = x.copy()
     x[150] = 2.0
     model = nan_gradient_mlp()
-    with pytest.raises(NonFiniteLossError, match=r"gradient or the update it made became NaN/inf \(the loss stayed finite\) at the "
+    with pytest.raises(NonFiniteLossError, match=r"gradient or the update it made became NaN/inf "
+                                                 r"\(the loss stayed finite\) at the "
                                                  r"batch starting at sample 150 of the stream \(update 151\)"):
         tk.train_online(model, tk.Stream.from_arrays(x, y, shuffle=False), log_every=100, verbose=0)
     clean = nan_gradient_mlp()
