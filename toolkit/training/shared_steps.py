@@ -185,8 +185,7 @@ class SharedStepper:
 
     def __init__(self, stand_in: TapeStepper, lock: threading.Lock, model: keras.Model,
                  optimizer: keras.optimizers.Optimizer):
-        self.stand_in, self.lock = stand_in, lock
-        optimizer.build(model.trainable_variables)
+        self.stand_in, self.lock = stand_in, lock  # the cache has built the optimizer and matched the shapes
         self.pairs = list(zip([*stand_in.model.variables, *stand_in.optimizer.variables],
                               [*model.variables, *optimizer.variables], strict=True))
 
