@@ -12,13 +12,20 @@ import re
 import nbformat
 import pytest
 
-from tests.wrong_answers import MORE_WRONG, RIGHT, WRONG
+from toolkit.course import mistakes
 from toolkit.course import learner, notebooks, submission
 from toolkit.course.grading import DEFAULT_SEED, Grading, grade_class, grade_submission
 
 CHAPTERS = notebooks.chapter_notebooks()
 LEARNERS = [learner.learner_path(path) for path in CHAPTERS]
 ALL_NOTEBOOKS = CHAPTERS + LEARNERS
+# Every exercise's first two known mistakes (graded as two submissions), the rest (one more submission per
+# round), and right answers written differently: all from the course's one list, ``toolkit.course.mistakes``.
+WRONG = {c.stem: {e: tuple(m.answer for m in ms[:2]) for e, ms in mistakes.mistakes(c.stem).items()} for c in CHAPTERS}
+MORE_WRONG = {c.stem: {e: tuple(m.answer for m in ms[2:]) for e, ms in mistakes.mistakes(c.stem).items() if ms[2:]}
+              for c in CHAPTERS}
+MORE_WRONG = {chapter: more for chapter, more in MORE_WRONG.items() if more}
+RIGHT = {c.stem: mistakes.right_answers(c.stem) for c in CHAPTERS}
 
 
 def test_every_chapter_has_a_learner_version_and_it_is_the_grading_key():

@@ -142,7 +142,7 @@ def make_sandbox(root: Path, seed: int) -> Sandbox:
 
     package = Path(toolkit.__file__).resolve().parent
     course, scratch = root / "course", root / "scratch"
-    shutil.copytree(package, course / "toolkit", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(package, course / "toolkit", ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "mistakes"))
     shutil.copytree(data_dir(), course / "data", ignore=shutil.ignore_patterns("*.py"))
     scratch.mkdir()
     boxed = bubblewrap_works()

@@ -1,0 +1,190 @@
+"""Chapter 1's known wrong answers, each with the mistake it shows, and right answers written differently
+from the solution (``toolkit.course.mistakes``)."""
+
+from toolkit.course.mistakes import Mistake
+
+MISTAKES: dict[str, tuple[Mistake, ...]] = {
+    "1": (
+        Mistake(
+            'Train, then test: the learner has already seen the label it is scored on.',
+            """correct = 0
+for x, y in zip(xs, ys):
+    learner.learn_one(x, y)
+    correct += learner.predict_one(x) == y
+return correct / len(xs)""",
+        ),
+        Mistake(
+            'Leaves out the predictions made before anything was learned.',
+            """correct = total = 0
+for x, y in zip(xs, ys):
+    guess = learner.predict_one(x)
+    if guess is not None:
+        correct += guess == y
+        total += 1
+    learner.learn_one(x, y)
+return correct / total""",
+        ),
+        Mistake(
+            'A fresh learner made inside the function: the one passed in is ignored.',
+            """learner = NearestCentroid()
+correct = 0
+for x, y in zip(xs, ys):
+    correct += learner.predict_one(x) == y
+    learner.learn_one(x, y)
+return correct / len(xs)""",
+        ),
+        Mistake(
+            'Counts the prediction None as class 0.',
+            """correct = 0
+for x, y in zip(xs, ys):
+    guess = learner.predict_one(x)
+    correct += (0 if guess is None else guess) == y
+    learner.learn_one(x, y)
+return correct / len(xs)""",
+        ),
+    ),
+    "2": (
+        Mistake(
+            'Forgets the labels still in flight when the stream ends.',
+            """for t in range(n):
+    yield ("predict", t)
+    if t - delay >= 0:
+        yield ("learn", t - delay)""",
+        ),
+        Mistake(
+            'Learns before it predicts.',
+            """for t in range(n):
+    if t - delay >= 0:
+        yield ("learn", t - delay)
+    yield ("predict", t)
+for s in range(max(n - delay, 0), n):
+    yield ("learn", s)""",
+        ),
+    ),
+    "3": (
+        Mistake(
+            'Returns the loss after the update, not before.',
+            """with tf.GradientTape() as tape:
+    value = tk.default_loss()(y, model(x, training=True))
+grads = tape.gradient(value, model.trainable_variables)
+optimizer.apply_gradients(zip(grads, model.trainable_variables))
+return float(tk.default_loss()(y, model(x, training=False)))""",
+        ),
+        Mistake(
+            'Computes the gradients and never applies them.',
+            """with tf.GradientTape() as tape:
+    value = tk.default_loss()(y, model(x, training=True))
+tape.gradient(value, model.trainable_variables)
+return float(value)""",
+        ),
+        Mistake(
+            'Compile + train_on_batch instead of a tape.',
+            """model.compile(optimizer=optimizer, loss=tk.default_loss())
+return float(model.train_on_batch(x, y))""",
+        ),
+    ),
+    "4": (
+        Mistake(
+            'The whole batch in one tape: the right numbers, without the memory saving.',
+            """with tf.GradientTape() as tape:
+    value = tk.default_loss()(y, model(x, training=True))
+return tape.gradient(value, model.trainable_variables)""",
+        ),
+        Mistake(
+            'Sums the micro-batch gradients and forgets to average them.',
+            """total = [tf.zeros_like(v) for v in model.trainable_variables]
+for start in range(0, len(x), micro_batch):
+    with tf.GradientTape() as tape:
+        value = tk.default_loss()(y[start:start + micro_batch], model(x[start:start + micro_batch], training=True))
+    total = [t + g for t, g in zip(total, tape.gradient(value, model.trainable_variables))]
+return total""",
+        ),
+        Mistake(
+            'Every micro-batch in one tape: the right numbers, without the memory saving.',
+            """with tf.GradientTape() as tape:
+    parts = [tk.default_loss()(y[s:s + micro_batch], model(x[s:s + micro_batch], training=True))
+             for s in range(0, len(x), micro_batch)]
+    value = tf.add_n(parts) / len(parts)
+return tape.gradient(value, model.trainable_variables)""",
+        ),
+    ),
+    "5": (
+        Mistake(
+            'Compares with the previous window instead of the mean of all earlier ones.',
+            """for index in range(1, len(window_accuracies)):
+    if window_accuracies[index] < window_accuracies[index - 1] - drop:
+        return index
+return None""",
+        ),
+        Mistake(
+            'Includes the window itself in the mean, and flags a drop of exactly `drop`.',
+            """for index in range(1, len(window_accuracies)):
+    if window_accuracies[index] <= np.mean(window_accuracies[:index + 1]) - drop:
+        return index
+return None""",
+        ),
+        Mistake(
+            'The median of the earlier windows.',
+            """for index in range(1, len(window_accuracies)):
+    if window_accuracies[index] < np.median(window_accuracies[:index]) - drop:
+        return index
+return None""",
+        ),
+        Mistake(
+            'The max of the earlier windows.',
+            """for index in range(1, len(window_accuracies)):
+    if window_accuracies[index] < np.max(window_accuracies[:index]) - drop:
+        return index
+return None""",
+        ),
+        Mistake(
+            'The mean of only the last three windows.',
+            """for index in range(1, len(window_accuracies)):
+    if window_accuracies[index] < np.mean(window_accuracies[max(0, index - 3):index]) - drop:
+        return index
+return None""",
+        ),
+    ),
+}
+
+RIGHT: dict[str, tuple] = {
+    "1": (
+        """hits = []
+for x, y in zip(xs, ys):
+    hits.append(learner.predict_one(x) == y)
+    learner.learn_one(x, y)
+return float(np.mean(hits))""",
+    ),
+    "2": (
+        # yields NumPy integers
+        """for t in np.arange(n):
+    yield ("predict", t)
+    if t >= delay:
+        yield ("learn", t - delay)
+yield from (("learn", s) for s in np.arange(max(n - delay, 0), n))""",
+    ),
+    "3": (
+        """loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+with tf.GradientTape() as tape:
+    value = loss_fn(y, model(x, training=True))
+optimizer.apply(tape.gradient(value, model.trainable_variables), model.trainable_variables)
+return value.numpy().item()""",
+    ),
+    "4": (
+        """sums = None
+for start in range(0, len(x), micro_batch):
+    xb, yb = x[start:start + micro_batch], y[start:start + micro_batch]
+    with tf.GradientTape() as tape:
+        value = tk.default_loss()(yb, model(xb, training=True)) * len(xb)
+    grads = tape.gradient(value, model.trainable_variables)
+    sums = grads if sums is None else [a + b for a, b in zip(sums, grads)]
+return [g / len(x) for g in sums]""",
+    ),
+    "5": (
+        # mean - acc > drop: a float tie at [0.8, 0.5, ...] failed it before
+        """for index in range(1, len(window_accuracies)):
+    if sum(window_accuracies[:index]) / index - window_accuracies[index] > drop:
+        return index
+return None""",
+    ),
+}
