@@ -63,24 +63,106 @@ for s in range(max(n - delay, 0), n):
     ),
     "3": (
         Mistake(
-            'Returns the loss after the update, not before.',
-            """with tf.GradientTape() as tape:
-    value = tk.default_loss()(y, model(x, training=True))
-grads = tape.gradient(value, model.trainable_variables)
-optimizer.apply_gradients(zip(grads, model.trainable_variables))
-return float(tk.default_loss()(y, model(x, training=False)))""",
+            'This ignores the delay: it learns each sample right after predicting it, from a label that has not arrived yet; learn sample t - delay at time t.',
+            """loss_fn, predictions, losses = tk.default_loss(), [], []
+
+def learn(s):
+    with tf.GradientTape() as tape:
+        value = loss_fn(ys[s:s + 1], model(xs[s:s + 1], training=True))
+    grads = tape.gradient(value, model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+
+for t in range(len(xs)):
+    logits = model(xs[t:t + 1], training=False)
+    predictions.append(int(np.argmax(logits)))
+    losses.append(float(loss_fn(ys[t:t + 1], logits)))
+    learn(t)
+return np.array(predictions), np.array(losses)""",
         ),
         Mistake(
-            'Computes the gradients and never applies them.',
-            """with tf.GradientTape() as tape:
-    value = tk.default_loss()(y, model(x, training=True))
-tape.gradient(value, model.trainable_variables)
-return float(value)""",
+            'This learns the arrived label before predicting: at each time, predict and score the new sample first, then update.',
+            """loss_fn, predictions, losses = tk.default_loss(), [], []
+
+def learn(s):
+    with tf.GradientTape() as tape:
+        value = loss_fn(ys[s:s + 1], model(xs[s:s + 1], training=True))
+    grads = tape.gradient(value, model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+
+for t in range(len(xs)):
+    if t >= delay:
+        learn(t - delay)
+    logits = model(xs[t:t + 1], training=False)
+    predictions.append(int(np.argmax(logits)))
+    losses.append(float(loss_fn(ys[t:t + 1], logits)))
+for s in range(max(len(xs) - delay, 0), len(xs)):
+    learn(s)
+return np.array(predictions), np.array(losses)""",
         ),
         Mistake(
-            'Compile + train_on_batch instead of a tape.',
+            'This forgets the labels still in flight when the stream ends: the last delay samples must be learned too, in order.',
+            """loss_fn, predictions, losses = tk.default_loss(), [], []
+
+def learn(s):
+    with tf.GradientTape() as tape:
+        value = loss_fn(ys[s:s + 1], model(xs[s:s + 1], training=True))
+    grads = tape.gradient(value, model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+
+for t in range(len(xs)):
+    logits = model(xs[t:t + 1], training=False)
+    predictions.append(int(np.argmax(logits)))
+    losses.append(float(loss_fn(ys[t:t + 1], logits)))
+    if t >= delay:
+        learn(t - delay)
+return np.array(predictions), np.array(losses)""",
+        ),
+        Mistake(
+            'This notes each loss after that moment\'s update: the prequential loss, like the prediction, comes from the weights before it.',
+            """loss_fn, predictions, losses = tk.default_loss(), [], []
+
+def learn(s):
+    with tf.GradientTape() as tape:
+        value = loss_fn(ys[s:s + 1], model(xs[s:s + 1], training=True))
+    grads = tape.gradient(value, model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+
+for t in range(len(xs)):
+    predictions.append(int(np.argmax(model(xs[t:t + 1], training=False))))
+    if t >= delay:
+        learn(t - delay)
+    losses.append(float(loss_fn(ys[t:t + 1], model(xs[t:t + 1], training=False))))
+for s in range(max(len(xs) - delay, 0), len(xs)):
+    learn(s)
+return np.array(predictions), np.array(losses)""",
+        ),
+        Mistake(
+            'This computes the gradients and never applies them: pass them to optimizer.apply_gradients.',
+            """loss_fn, predictions, losses = tk.default_loss(), [], []
+for t in range(len(xs)):
+    logits = model(xs[t:t + 1], training=False)
+    predictions.append(int(np.argmax(logits)))
+    losses.append(float(loss_fn(ys[t:t + 1], logits)))
+    if t >= delay:
+        with tf.GradientTape() as tape:
+            value = loss_fn(ys[t - delay:t - delay + 1], model(xs[t - delay:t - delay + 1], training=True))
+        tape.gradient(value, model.trainable_variables)
+return np.array(predictions), np.array(losses)""",
+        ),
+        Mistake(
+            'This hands the step to Keras (compile and train_on_batch): write the update yourself with a GradientTape and the optimizer.',
             """model.compile(optimizer=optimizer, loss=tk.default_loss())
-return float(model.train_on_batch(x, y))""",
+loss_fn, predictions, losses = tk.default_loss(), [], []
+for t in range(len(xs)):
+    logits = model(xs[t:t + 1], training=False)
+    predictions.append(int(np.argmax(logits)))
+    losses.append(float(loss_fn(ys[t:t + 1], logits)))
+    if t >= delay:
+        model.train_on_batch(xs[t - delay:t - delay + 1], ys[t - delay:t - delay + 1])
+for s in range(max(len(xs) - delay, 0), len(xs)):
+    model.train_on_batch(xs[s:s + 1], ys[s:s + 1])
+return np.array(predictions), np.array(losses)""",
+            lazy=True,
         ),
     ),
     "4": (
@@ -164,11 +246,29 @@ return float(np.mean(hits))""",
 yield from (("learn", s) for s in np.arange(max(n - delay, 0), n))""",
     ),
     "3": (
-        """loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-with tf.GradientTape() as tape:
-    value = loss_fn(y, model(x, training=True))
-optimizer.apply(tape.gradient(value, model.trainable_variables), model.trainable_variables)
-return value.numpy().item()""",
+        # a queue of the labels in flight, optimizer.apply, the loss from the training-mode logits
+        """import collections
+waiting = collections.deque()
+predictions, losses = np.zeros(len(xs), dtype=int), np.zeros(len(xs))
+loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def update(s):
+    with tf.GradientTape() as tape:
+        value = loss_fn(ys[s:s + 1], model(xs[s:s + 1], training=True))
+    optimizer.apply(tape.gradient(value, model.trainable_variables), model.trainable_variables)
+
+
+for t in range(len(xs)):
+    logits = model(xs[t:t + 1], training=True)
+    predictions[t] = int(keras.ops.convert_to_numpy(keras.ops.argmax(logits, axis=-1))[0])
+    losses[t] = keras.ops.convert_to_numpy(loss_fn(ys[t:t + 1], logits)).item()
+    waiting.append(t)
+    if len(waiting) > delay:
+        update(waiting.popleft())
+while waiting:
+    update(waiting.popleft())
+return predictions, losses""",
     ),
     "4": (
         """sums = None
