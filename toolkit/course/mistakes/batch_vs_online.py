@@ -6,7 +6,7 @@ from toolkit.course.mistakes import Mistake
 MISTAKES: dict[str, tuple[Mistake, ...]] = {
     "1": (
         Mistake(
-            'Train, then test: the learner has already seen the label it is scored on.',
+            'This is what training before predicting gives: score each sample before the learner sees its label.',
             """correct = 0
 for x, y in zip(xs, ys):
     learner.learn_one(x, y)
@@ -14,7 +14,7 @@ for x, y in zip(xs, ys):
 return correct / len(xs)""",
         ),
         Mistake(
-            'Leaves out the predictions made before anything was learned.',
+            'This skips the predictions made before anything was learned: a None is a wrong answer, so count it.',
             """correct = total = 0
 for x, y in zip(xs, ys):
     guess = learner.predict_one(x)
@@ -25,7 +25,7 @@ for x, y in zip(xs, ys):
 return correct / total""",
         ),
         Mistake(
-            'A fresh learner made inside the function: the one passed in is ignored.',
+            'This makes a fresh learner inside the function: score and train the learner you are given.',
             """learner = NearestCentroid()
 correct = 0
 for x, y in zip(xs, ys):
@@ -34,7 +34,7 @@ for x, y in zip(xs, ys):
 return correct / len(xs)""",
         ),
         Mistake(
-            'Counts the prediction None as class 0.',
+            'This counts the prediction None as class 0: None means no prediction yet, which is never right.',
             """correct = 0
 for x, y in zip(xs, ys):
     guess = learner.predict_one(x)
@@ -45,14 +45,14 @@ return correct / len(xs)""",
     ),
     "2": (
         Mistake(
-            'Forgets the labels still in flight when the stream ends.',
+            'This forgets the labels still in flight when the stream ends: yield their learn events, in order.',
             """for t in range(n):
     yield ("predict", t)
     if t - delay >= 0:
         yield ("learn", t - delay)""",
         ),
         Mistake(
-            'Learns before it predicts.',
+            'This learns before it predicts: at each time, yield the prediction first, then the label that arrived.',
             """for t in range(n):
     if t - delay >= 0:
         yield ("learn", t - delay)
@@ -63,7 +63,10 @@ for s in range(max(n - delay, 0), n):
     ),
     "3": (
         Mistake(
-            'This ignores the delay: it learns each sample right after predicting it, from a label that has not arrived yet; learn sample t - delay at time t.',
+            (
+                'This ignores the delay and learns each sample from a label that has not arrived yet: at '
+                'time t, learn sample t - delay.'
+            ),
             """loss_fn, predictions, losses = tk.default_loss(), [], []
 
 def learn(s):
@@ -80,7 +83,10 @@ for t in range(len(xs)):
 return np.array(predictions), np.array(losses)""",
         ),
         Mistake(
-            'This learns the arrived label before predicting: at each time, predict and score the new sample first, then update.',
+            (
+                'This learns the arrived label before predicting: at each time, predict and score the new'
+                ' sample first, then update.'
+            ),
             """loss_fn, predictions, losses = tk.default_loss(), [], []
 
 def learn(s):
@@ -100,7 +106,10 @@ for s in range(max(len(xs) - delay, 0), len(xs)):
 return np.array(predictions), np.array(losses)""",
         ),
         Mistake(
-            'This forgets the labels still in flight when the stream ends: the last delay samples must be learned too, in order.',
+            (
+                'This forgets the labels still in flight when the stream ends: the last delay samples '
+                'must be learned too, in order.'
+            ),
             """loss_fn, predictions, losses = tk.default_loss(), [], []
 
 def learn(s):
@@ -118,7 +127,10 @@ for t in range(len(xs)):
 return np.array(predictions), np.array(losses)""",
         ),
         Mistake(
-            'This notes each loss after that moment\'s update: the prequential loss, like the prediction, comes from the weights before it.',
+            (
+                'This notes each loss after that moment\'s update: the prequential loss, like the '
+                'prediction, comes from the weights before it.'
+            ),
             """loss_fn, predictions, losses = tk.default_loss(), [], []
 
 def learn(s):
@@ -150,7 +162,10 @@ for t in range(len(xs)):
 return np.array(predictions), np.array(losses)""",
         ),
         Mistake(
-            'This hands the step to Keras (compile and train_on_batch): write the update yourself with a GradientTape and the optimizer.',
+            (
+                'This hands the step to Keras (compile and train_on_batch): write the update yourself '
+                'with a GradientTape and the optimizer.'
+            ),
             """model.compile(optimizer=optimizer, loss=tk.default_loss())
 loss_fn, predictions, losses = tk.default_loss(), [], []
 for t in range(len(xs)):
@@ -167,13 +182,16 @@ return np.array(predictions), np.array(losses)""",
     ),
     "4": (
         Mistake(
-            'The whole batch in one tape: the right numbers, without the memory saving.',
+            (
+                'This records the whole batch in one tape, which saves no memory: call the model on one '
+                'micro-batch per tape.'
+            ),
             """with tf.GradientTape() as tape:
     value = tk.default_loss()(y, model(x, training=True))
 return tape.gradient(value, model.trainable_variables)""",
         ),
         Mistake(
-            'Sums the micro-batch gradients and forgets to average them.',
+            'This sums the micro-batch gradients without averaging them: divide by the number of micro-batches.',
             """total = [tf.zeros_like(v) for v in model.trainable_variables]
 for start in range(0, len(x), micro_batch):
     with tf.GradientTape() as tape:
@@ -182,7 +200,7 @@ for start in range(0, len(x), micro_batch):
 return total""",
         ),
         Mistake(
-            'Every micro-batch in one tape: the right numbers, without the memory saving.',
+            'This records every micro-batch in one tape, which saves no memory: open a new tape for each micro-batch.',
             """with tf.GradientTape() as tape:
     parts = [tk.default_loss()(y[s:s + micro_batch], model(x[s:s + micro_batch], training=True))
              for s in range(0, len(x), micro_batch)]
@@ -192,35 +210,38 @@ return tape.gradient(value, model.trainable_variables)""",
     ),
     "5": (
         Mistake(
-            'Compares with the previous window instead of the mean of all earlier ones.',
+            'This compares with the previous window only: compare with the mean of all the earlier windows.',
             """for index in range(1, len(window_accuracies)):
     if window_accuracies[index] < window_accuracies[index - 1] - drop:
         return index
 return None""",
         ),
         Mistake(
-            'Includes the window itself in the mean, and flags a drop of exactly `drop`.',
+            (
+                'This puts the window itself into the mean and flags a drop of exactly drop: average only'
+                ' the earlier windows, and flag only more than drop.'
+            ),
             """for index in range(1, len(window_accuracies)):
     if window_accuracies[index] <= np.mean(window_accuracies[:index + 1]) - drop:
         return index
 return None""",
         ),
         Mistake(
-            'The median of the earlier windows.',
+            'This compares with the median of the earlier windows: use their mean.',
             """for index in range(1, len(window_accuracies)):
     if window_accuracies[index] < np.median(window_accuracies[:index]) - drop:
         return index
 return None""",
         ),
         Mistake(
-            'The max of the earlier windows.',
+            'This compares with the best earlier window: use the mean of all of them.',
             """for index in range(1, len(window_accuracies)):
     if window_accuracies[index] < np.max(window_accuracies[:index]) - drop:
         return index
 return None""",
         ),
         Mistake(
-            'The mean of only the last three windows.',
+            'This averages only the last three windows: the baseline is the mean of all the earlier ones.',
             """for index in range(1, len(window_accuracies)):
     if window_accuracies[index] < np.mean(window_accuracies[max(0, index - 3):index]) - drop:
         return index

@@ -6,7 +6,10 @@ from toolkit.course.mistakes import Mistake
 MISTAKES: dict[str, tuple[Mistake, ...]] = {
     "1": (
         Mistake(
-            'Every worker shuffles with a seed of its own, so the workers disagree on the batches.',
+            (
+                'This shuffles with a seed per worker, so the workers disagree on the batches: all '
+                'shuffle with the same seed.'
+            ),
             """order = np.random.default_rng(seed + worker_index).permutation(len(x))
 share = global_batch // num_workers
 batches = []
@@ -16,7 +19,7 @@ for start in range(0, len(x) - global_batch + 1, global_batch):
 return batches""",
         ),
         Mistake(
-            'Takes every num_workers-th sample of the batch instead of a contiguous slice.',
+            'This takes every num_workers-th sample of the batch: give each worker one contiguous slice.',
             """order = np.random.default_rng(seed).permutation(len(x))
 batches = []
 for start in range(0, len(x) - global_batch + 1, global_batch):
@@ -25,7 +28,7 @@ for start in range(0, len(x) - global_batch + 1, global_batch):
 return batches""",
         ),
         Mistake(
-            'Drops the last global batch even when it is full.',
+            'This drops the last global batch even when it is full: drop only a batch that is short.',
             """order = np.random.default_rng(seed).permutation(len(x))
 share = global_batch // num_workers
 batches = []
@@ -37,13 +40,19 @@ return batches""",
     ),
     "2": (
         Mistake(
-            'This sums the vectors in one go instead of passing chunks around the ring, so every state part-way through is wrong: simulate the steps, one message per replica each.',
+            (
+                'This sums the vectors in one go instead of passing chunks around the ring, so every '
+                'state part-way through is wrong: simulate the steps, one message per replica each.'
+            ),
             """replicas, length = len(vectors), len(vectors[0])
 total = np.sum([np.asarray(v, dtype=np.float64) for v in vectors], axis=0)
 return [total.copy() for _ in vectors], [2 * (replicas - 1) * length // replicas] * replicas""",
         ),
         Mistake(
-            "This stops after the reduce-scatter, where each replica holds only one summed chunk: the all-gather's R - 1 steps must pass the sums around too.",
+            (
+                "This stops after the reduce-scatter, where each replica holds only one summed chunk: the"
+                " all-gather's R - 1 steps must pass the sums around too."
+            ),
             """replicas = len(vectors)
 chunks = [np.array_split(np.array(v, dtype=np.float64), replicas) for v in vectors]
 sent = [0] * replicas
@@ -59,7 +68,10 @@ for kind, step in [s for s in schedule if s[0] == "add"][:steps]:
 return [np.concatenate(c) for c in chunks], sent""",
         ),
         Mistake(
-            "Equal chunks of len // R lose the tail of an uneven vector, and slicing the caller's vectors changes them: split with np.array_split on a copy.",
+            (
+                "This cuts equal chunks of len // R, which loses the tail of an uneven vector, and "
+                "changes the caller's vectors: split a copy with np.array_split."
+            ),
             """replicas = len(vectors)
 size = len(vectors[0]) // replicas
 chunks = [[v[k * size:(k + 1) * size] for k in range(replicas)] for v in vectors]
@@ -79,7 +91,10 @@ for kind, step in schedule[:steps]:
 return [np.concatenate(c) for c in chunks], sent""",
         ),
         Mistake(
-            "This adds into the caller's own vectors: np.array_split gives views, so work on a copy (np.array(v)) and leave the inputs alone.",
+            (
+                "This adds into the caller's own vectors: np.array_split gives views, so work on a copy "
+                "(np.array(v)) and leave the inputs alone."
+            ),
             """replicas = len(vectors)
 chunks = [np.array_split(np.asarray(v), replicas) for v in vectors]
 sent = [0] * replicas
@@ -114,7 +129,10 @@ for kind, step in schedule[:steps]:
 return [np.concatenate(c) for c in chunks], sent""",
         ),
         Mistake(
-            'This sends chunk (i + s) instead of (i - s): each replica must pass on the chunk it has just received, so the sums travel around the ring.',
+            (
+                'This sends chunk (i + s) instead of (i - s): each replica must pass on the chunk it has '
+                'just received, so the sums travel around the ring.'
+            ),
             """replicas = len(vectors)
 chunks = [np.array_split(np.array(v, dtype=np.float64), replicas) for v in vectors]
 sent = [0] * replicas
@@ -148,7 +166,10 @@ return [np.concatenate(c) for c in chunks], sent""",
     ),
     "3": (
         Mistake(
-            "This averages over the replica's own slice: the summed gradients come out R times too large; divide by the global batch (compute_average_loss with global_batch_size=).",
+            (
+                "This averages over the replica's own slice, so the summed gradients come out R times too"
+                " large: divide by the global batch (compute_average_loss with global_batch_size=)."
+            ),
             """with tf.GradientTape() as tape:
     loss = tf.reduce_mean(per_example(y, model(x, training=True)))
 grads = tape.gradient(loss, model.trainable_variables)
@@ -158,7 +179,10 @@ optimizer.apply_gradients(zip([g * scale for g in grads], model.trainable_variab
 return loss""",
         ),
         Mistake(
-            'This is the positional trap of section 3: compute_average_loss reads a second positional argument as sample_weight; pass global_batch_size= by keyword.',
+            (
+                'This passes global_batch by position, which compute_average_loss reads as sample_weight:'
+                ' pass global_batch_size= by keyword.'
+            ),
             """with tf.GradientTape() as tape:
     loss = tf.nn.compute_average_loss(per_example(y, model(x, training=True)), global_batch)
 grads = tape.gradient(loss, model.trainable_variables)
@@ -168,7 +192,10 @@ optimizer.apply_gradients(zip([g * scale for g in grads], model.trainable_variab
 return loss""",
         ),
         Mistake(
-            "This clips each replica's share on its own (Keras's global_clipnorm, or tf.clip_by_global_norm inside the replica, does the same): the norm to clip is that of the summed gradient of the whole batch.",
+            (
+                "This clips each replica's share on its own, as Keras's global_clipnorm does: clip by the"
+                " norm of the whole batch's summed gradient."
+            ),
             """optimizer.global_clipnorm = max_norm
 with tf.GradientTape() as tape:
     loss = tf.nn.compute_average_loss(per_example(y, model(x, training=True)), global_batch_size=global_batch)
@@ -177,7 +204,10 @@ return loss""",
             lazy=True,
         ),
         Mistake(
-            "This adds up the replicas' squared norms, which is not the squared norm of their sum: all-reduce the gradients themselves, then take the norm.",
+            (
+                "This adds up the replicas' squared norms, which is not the squared norm of their sum: "
+                "all-reduce the gradients themselves, then take the norm."
+            ),
             """with tf.GradientTape() as tape:
     loss = tf.nn.compute_average_loss(per_example(y, model(x, training=True)), global_batch_size=global_batch)
 grads = tape.gradient(loss, model.trainable_variables)
@@ -187,7 +217,10 @@ optimizer.apply_gradients(zip([g * scale for g in grads], model.trainable_variab
 return loss""",
         ),
         Mistake(
-            "This applies the all-reduced gradient, which apply_gradients sums once more across the replicas: apply each replica's own share, scaled.",
+            (
+                "This applies the all-reduced gradient, which apply_gradients sums once more across the "
+                "replicas: apply each replica's own share, scaled."
+            ),
             """with tf.GradientTape() as tape:
     loss = tf.nn.compute_average_loss(per_example(y, model(x, training=True)), global_batch_size=global_batch)
 grads = tape.gradient(loss, model.trainable_variables)
