@@ -13,8 +13,13 @@ file) in a separate process, at arm's length:
   solution once per chapter. Outputs are compared by value, with a tolerance;
 - with a time limit per cell (``cell_timeout``) and for the whole notebook (``timeout``);
 - a cell that hangs fails its exercise with "timed out after N s"; one that kills the kernel fails
-  its exercise with "kernel died", and the notebook is run again without that exercise, so every
-  other exercise is still graded on its own cells.
+  its exercise with "kernel died" (after a rerun confirms the culprit: a timer started by an earlier
+  exercise is blamed on that one), and the notebook is run again without that exercise, so every
+  other exercise is still graded on its own cells;
+- a failing check is named by its exercise and first differing line ("check 3, line 2: expected ...,
+  got ..."); when its output is what a known mistake (``toolkit.course.mistakes``) prints at the same
+  seed, the verdict holds that mistake's diagnosis. An exercise cell that calls a name its chapter's
+  ``FORBIDDEN`` lists fails, read off the source outside the kernel.
 
 An exercise passes when its exercise and check cells run and every check prints the expected output.
 A failing narrative cell is reported apart, as a problem of the environment. ``grade_class`` grades
@@ -178,6 +183,7 @@ class Grading:
     _runs: dict = field(default_factory=dict, repr=False)  # content -> _Slot: one run per distinct notebook
     _mistakes: dict = field(default_factory=dict, repr=False)  # chapter -> _Slot of its mistakes' check outputs
     runs_started: int = field(default=0, repr=False)  # sandboxed runs this grading paid for (the cache's misses)
+    reuse_runs: bool = True  # False: every submission runs, even one identical to an earlier (repeat tests)
 
     def __post_init__(self) -> None:
         for name in ("cell_timeout", "timeout"):
@@ -231,6 +237,8 @@ class Grading:
             return run_notebook(nb, cell_timeout=self.cell_timeout, timeout=self.timeout, seed=seed, record=True,
                                 progress=progress)
 
+        if not self.reuse_runs:
+            return compute()
         return copy.deepcopy(self._once(self._runs, _content(nb, seed), compute))
 
     def mistake_outputs(self, key_name: str) -> dict[str, list[tuple[known.Mistake, list[str | None] | None]]]:
