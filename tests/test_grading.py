@@ -398,8 +398,9 @@ def test_forbidden_names_are_found_however_they_are_reached():
 
     entry = ("transfer.unfreeze",)
     for source in ["return tk.transfer.unfreeze(features)", "import toolkit\ntoolkit.transfer.unfreeze(f)",
-                   "from toolkit.transfer import unfreeze\nunfreeze(f)", "from toolkit import transfer as t\nt.unfreeze(f)",
-                   "getattr(tk.transfer, 'unfreeze')(f)", "import importlib\nimportlib.import_module('toolkit.transfer').unfreeze(f)",
+                   "from toolkit.transfer import unfreeze\nunfreeze(f)",
+                   "from toolkit import transfer as t\nt.unfreeze(f)", "getattr(tk.transfer, 'unfreeze')(f)",
+                   "import importlib\nimportlib.import_module('toolkit.transfer').unfreeze(f)",
                    "%time x = 1\nf = tk.transfer.unfreeze"]:
         assert forbidden_calls(source, entry) == list(entry), source
     for source in ["def unfreeze(m):\n    return m\nunfreeze(f)", "features.trainable = True", "this is ( not python"]:

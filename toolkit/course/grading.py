@@ -536,7 +536,8 @@ def write_gradebook(verdicts: Sequence[Verdict], path: str | Path) -> tuple[Path
         exercises += [key for key in verdict.exercises if key not in exercises]
     with open(path, "w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
-        writer.writerow(["submission", "chapter", *[f"exercise {key}" for key in exercises], "total", "graded", "diagnoses"])
+        writer.writerow(["submission", "chapter", *[f"exercise {key}" for key in exercises], "total", "graded",
+                         "diagnoses"])
         for verdict in verdicts:
             writer.writerow([verdict.submission, verdict.chapter or "",
                              *[int(verdict.exercises.get(key, False)) for key in exercises], verdict.score,
