@@ -436,7 +436,7 @@ def tiny_mistakes(tiny_course, tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_a_known_mistake_shows_its_diagnosis_and_an_unknown_one_the_plain_reason(tiny_mistakes, tmp_path):
-    shared = grading.Grading(seed=7)
+    shared = grading.Grading(seed=7, exercises_only=True)
     paths = [submit(tmp_path / "plus.ipynb", first="y = x + 2"), submit(tmp_path / "same.ipynb", first="y = x * 1"),
              submit(tmp_path / "other.ipynb", first="y = 3 * x"),
              submit(tmp_path / "lazy.ipynb", second="z = x // 2\ntk.transfer.unfreeze")]

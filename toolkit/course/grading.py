@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import dataclasses
 import hashlib
 import json
 import logging
@@ -254,7 +255,10 @@ class Grading:
             result: dict[str, list] = {exercise: [] for exercise in found}
             for k, answers in enumerate(known.rounds(key_name)):
                 answered = known.substitute(notebooks.read(submission.solutions()[key_name]), answers)
-                assembled = self.trim(submission.assemble(key, answered, f"mistake round {k}"))
+                # exercises only, whatever this grading runs: every exercise needs only the first cells (a test
+                # proves it), and a mistake's check output is the same without the narrative
+                assembled = dataclasses.replace(self, exercises_only=True).trim(
+                    submission.assemble(key, answered, f"mistake round {k}"))
                 texts = check_outputs(assembled, self.run(assembled, seed))
                 for exercise in answers:
                     result[exercise].append((found[exercise][k], texts.get(exercise)))
