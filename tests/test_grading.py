@@ -466,3 +466,10 @@ def test_a_timer_that_kills_the_kernel_later_fails_the_exercise_that_started_it(
                                       "z = x // 2"), cell_timeout=60)
     assert verdict.exercises == {"1": False, "2": True}, verdict.report()
     assert "stopped the kernel later, while exercise 2 ran" in verdict.reasons["1"]
+
+
+def test_a_check_that_raised_is_compared_by_its_error():
+    nb = tiny_key()
+    run = runner.Run({3: runner.CellOutcome(False, "raised TypeError: no"), 5: runner.CellOutcome(True)},
+                     {5: [{"output_type": "stream", "name": "stdout", "text": "10\n"}]})
+    assert grading.check_outputs(nb, run) == {"1": ["(raised TypeError: no)"], "2": ["10\n"]}

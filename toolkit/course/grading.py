@@ -327,8 +327,15 @@ class _Slot:
 def check_outputs(nb: nbformat.NotebookNode, run: Run) -> dict[str, list[str | None]]:
     """``{exercise: [what each of its check cells printed in ``run`` (None: nothing recorded)]}``."""
     code = notebooks.code_cells(nb)
-    return {ex.id: [_stdout(run.outputs[c]) if c in run.outputs else None
-                    for c in ex.cells if notebooks.CHECK.search(code[c].source)] for ex in notebooks.exercises(nb)}
+
+    def printed(cell: int) -> str | None:
+        outcome = run.outcomes.get(cell)
+        if outcome is not None and not outcome.passed and outcome.reason.startswith("raised "):
+            return f"({outcome.reason})"  # a check that raised: the error is what it shows
+        return _stdout(run.outputs[cell]) if cell in run.outputs else None
+
+    return {ex.id: [printed(c) for c in ex.cells if notebooks.CHECK.search(code[c].source)]
+            for ex in notebooks.exercises(nb)}
 
 
 def matching_mistake(printed: list[str | None] | None,
@@ -423,6 +430,8 @@ def grade_notebook(nb: nbformat.NotebookNode, name: str, chapter: str, *, cell_t
                 reason = f"{where}, {first_difference(got, expected[cell])}"
             else:
                 reason = f"{where}: {outcome.reason}"
+                if cell in expected and outcome.reason.startswith("raised "):
+                    differs.add(exercise)  # a check that raised can match a known mistake that raises the same
             verdict.reasons.setdefault(exercise, reason)
         elif not outcome.reason.startswith("not run: the kernel had died"):
             verdict.environment.append(f"{_cell_label(nb, cell)}: {outcome.reason}")
