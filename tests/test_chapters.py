@@ -1,13 +1,19 @@
 """The chapter notebooks: learner versions in sync, Colab headers, layout, and every chapter graded.
 
-CI grades every chapter here: each solution passes, each learner version fails exactly its exercises
-(and nothing else), a learner's saved wrong answer and an edited check cell fail, the exercises need
-nothing from the narrative sections, and chapter 1 gives the same verdicts three runs in a row.
+CI grades every chapter here. Each chapter's exercise gradings run as one class, once per test session
+(``graded``): its solution passes, its learner version fails exactly its exercises (and nothing else),
+every known mistake (``toolkit.course.mistakes``) fails its exercise only and shows its diagnosis, every
+right answer passes and every forbidden call fails. Apart: every narrative passes in full, a learner's
+saved wrong answer and an edited check cell fail, and chapter 1 gives the same verdicts three runs in a row.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -15,17 +21,11 @@ import pytest
 from toolkit.course import mistakes
 from toolkit.course import learner, notebooks, submission
 from toolkit.course.grading import DEFAULT_SEED, Grading, grade_class, grade_submission
+from toolkit.course.nbval_plugin import close
 
 CHAPTERS = notebooks.chapter_notebooks()
 LEARNERS = [learner.learner_path(path) for path in CHAPTERS]
 ALL_NOTEBOOKS = CHAPTERS + LEARNERS
-# Every exercise's first two known mistakes (graded as two submissions), the rest (one more submission per
-# round), and right answers written differently: all from the course's one list, ``toolkit.course.mistakes``.
-WRONG = {c.stem: {e: tuple(m.answer for m in ms[:2]) for e, ms in mistakes.mistakes(c.stem).items()} for c in CHAPTERS}
-MORE_WRONG = {c.stem: {e: tuple(m.answer for m in ms[2:]) for e, ms in mistakes.mistakes(c.stem).items() if ms[2:]}
-              for c in CHAPTERS}
-MORE_WRONG = {chapter: more for chapter, more in MORE_WRONG.items() if more}
-RIGHT = {c.stem: mistakes.right_answers(c.stem) for c in CHAPTERS}
 
 
 def test_every_chapter_has_a_learner_version_and_it_is_the_grading_key():
@@ -141,7 +141,7 @@ def _verdict(path, **options):
 def test_chapter_1_grades_the_same_three_runs_in_a_row():
     """The whole solution notebook, narrative included, graded three times: every exercise passes, every
     narrative cell runs, and the verdicts are identical."""
-    grading = Grading()  # one check seed drawn for the three runs: the solution runs once at it
+    grading = Grading(reuse_runs=False)  # one check seed for the three runs; the solution runs once at it
     runs = [_verdict(CHAPTERS[0], grading=grading) for _ in range(3)]
     assert runs[0] == runs[1] == runs[2]
     exercises, environment, problem = runs[0]
@@ -154,28 +154,6 @@ def test_every_other_chapter_passes_with_its_solutions(source):
     """At the stored seed: the stored expected outputs are what a fresh run of the solution prints."""
     verdict = grade_submission(source, seed=DEFAULT_SEED)
     assert verdict.passed, verdict.report()
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.name)
-def test_exercises_need_nothing_from_the_narrative_sections(source):
-    """The solutions pass with the narrative sections left out: each exercise depends only on the chapter's
-    first cells and its own cells, which is what makes `--exercises-only` a valid fast re-grade (and what the
-    tests below rely on)."""
-    verdict = grade_submission(source, exercises_only=True, seed=DEFAULT_SEED)
-    assert verdict.passed, verdict.report()
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("learner_version", LEARNERS, ids=lambda p: p.name)
-def test_every_learner_version_fails_exactly_its_exercises(learner_version):
-    """Graded as it ships, each learner version fails every exercise, each check saying "Exercise N is not done
-    yet" instead of raising (so Run All goes on), and nothing else fails (its narrative is the solution's,
-    which runs in full above)."""
-    verdict = grade_submission(learner_version, exercises_only=True, seed=DEFAULT_SEED)
-    assert verdict.exercises and not any(verdict.exercises.values()) and not verdict.environment, verdict.report()
-    assert all(f"got 'Exercise {exercise} is not done yet" in reason
-               for exercise, reason in verdict.reasons.items()), verdict.reasons  # and Run All went on
 
 
 @pytest.mark.slow
@@ -199,62 +177,153 @@ def test_a_learner_who_runs_a_wrong_answer_and_saves_fails(tmp_path):
     assert f"expected {expected!r}"[:40] in verdict.reasons["1"] or "output differs" in verdict.reasons["1"]
 
 
-def _answered(source, which: int, path, answers=WRONG):
-    """The solution notebook with every exercise's solution blocks replaced by answer `which` of `answers`
-    (exercises with fewer answers keep their solution)."""
-    nb = notebooks.read(source)
-    for exercise, cells in notebooks.exercise_cells(nb).items():
-        if len(answers.get(source.stem, {}).get(exercise, ())) <= which:
-            continue
-        answer = answers[source.stem][exercise][which]
-        bodies = iter(answer if isinstance(answer, tuple) else (answer,))
-
-        def wrong(found, bodies=bodies):
-            indent = found.group("indent")
-            return "".join(f"{indent}{line}\n" for line in next(bodies).splitlines())
-
-        for cell in cells:
-            cell.source = learner.SOLUTION.sub(wrong, cell.source)
+def _answered(source, answers: dict, path, extra: dict | None = None):
+    """The solution notebook with the exercises in ``answers`` answered so (``toolkit.course.mistakes``'s
+    format), and with ``extra[exercise]`` appended to those exercises' cells; written to ``path``."""
+    nb = mistakes.substitute(notebooks.read(source), answers)
+    for exercise, line in (extra or {}).items():
+        for cell in notebooks.exercise_cells(nb)[exercise][-1:]:
+            cell.source = cell.source.rstrip("\n") + "\n" + line
     nbformat.write(nb, str(path))
     return path
+
+
+def _reference(name: str) -> str:
+    """A line that names a forbidden entry without changing what the cell does."""
+    return f"_forbidden = {name if name.startswith(('keras.', 'tf.', 'np.')) else 'tk.' + name}"
+
+
+@dataclass
+class Graded:
+    """One chapter graded as one class, at a check seed drawn for the test session."""
+
+    grading: Grading
+    solution: object
+    learner: object
+    wrong: list  # round k: every exercise's k-th known mistake
+    right: list  # round k: every exercise's k-th right answer
+    forbidden: list  # round k: the solution, with every exercise's k-th forbidden name used too
+
+
+@functools.cache
+def graded(stem: str) -> Graded:
+    """Grade a chapter's solution, learner version, every mistake round, right round and forbidden round as one
+    class (``--exercises-only``, two at a time), with one ``Grading``: the solution runs once at the seed, and
+    the mistake rounds the diagnoses need are the same runs as the wrong submissions (cached by content)."""
+    source = next(c for c in CHAPTERS if c.stem == stem)
+    folder = Path(tempfile.mkdtemp(prefix=f"graded-{stem}-"))
+    rights = mistakes.right_answers(stem)
+    banned = mistakes.forbidden(stem)
+    wrong = [_answered(source, answers, folder / f"wrong{k}_{source.name}")
+             for k, answers in enumerate(mistakes.rounds(stem))]
+    right = [_answered(source, {e: a[k] for e, a in rights.items() if len(a) > k}, folder / f"right{k}_{source.name}")
+             for k in range(max(map(len, rights.values()), default=0))]
+    forbidden = [_answered(source, {}, folder / f"forbidden{k}_{source.name}",
+                           {e: _reference(names[k]) for e, names in banned.items() if len(names) > k})
+                 for k in range(max(map(len, banned.values()), default=0))]
+    grading = Grading(exercises_only=True)
+    verdicts = grade_class([source, learner.learner_path(source), *wrong, *right, *forbidden], jobs=2,
+                           grading=grading)
+    rest = iter(verdicts[2:])
+    return Graded(grading, verdicts[0], verdicts[1], [next(rest) for _ in wrong], [next(rest) for _ in right],
+                  [next(rest) for _ in forbidden])
+
+
+def _failed(verdict) -> set[str]:
+    return {exercise for exercise, ok in verdict.exercises.items() if not ok}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.name)
+def test_every_solution_passes_at_a_check_seed_drawn_for_the_run(source):
+    """The solutions pass with the narrative sections left out, at a fresh seed: each exercise depends only on
+    the chapter's first cells and its own cells (what makes `--exercises-only` a valid fast re-grade), and a
+    second run of the solution prints what the first printed."""
+    verdict = graded(source.stem).solution
+    assert verdict.passed and not verdict.diagnoses, verdict.report()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.name)
+def test_every_learner_version_fails_exactly_its_exercises(source):
+    """Graded as it ships, each learner version fails every exercise, each check saying "Exercise N is not done
+    yet" instead of raising (so Run All goes on), nothing else fails, and no known mistake is named: a wrong
+    answer that matches none gets the plain reason."""
+    verdict = graded(source.stem).learner
+    assert verdict.exercises and not any(verdict.exercises.values()) and not verdict.environment, verdict.report()
+    assert all(f"got 'Exercise {exercise} is not done yet" in reason
+               for exercise, reason in verdict.reasons.items()), verdict.reasons  # and Run All went on
+    assert not verdict.diagnoses, verdict.report()
 
 
 @pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.name)
 def test_every_exercise_has_two_plausible_wrong_answers(source, tmp_path):
     nb = notebooks.read(source)
-    assert WRONG[source.stem].keys() == notebooks.exercise_cells(nb).keys()
-    for exercise, answers in WRONG[source.stem].items():
-        assert len(answers) == 2 and answers[0] != answers[1], exercise
-    for which in (0, 1):
-        answered = notebooks.read(_answered(source, which, tmp_path / f"{which}.ipynb"))
-        for exercise, cells in notebooks.exercise_cells(answered).items():
+    found = mistakes.mistakes(source.stem)
+    assert found.keys() == notebooks.exercise_cells(nb).keys()
+    for exercise, known in found.items():
+        assert len(known) >= 2 and len({m.answer for m in known}) == len(known), exercise
+        assert all(m.diagnosis.strip() and m.diagnosis.rstrip().endswith(".") for m in known), exercise
+    assert set(mistakes.forbidden(source.stem)) <= set(found)
+    for k, answers in enumerate(mistakes.rounds(source.stem)):
+        answered = notebooks.read(_answered(source, answers, tmp_path / f"{k}.ipynb"))
+        for exercise in answers:
+            cells = notebooks.exercise_cells(answered)[exercise]
             assert "### BEGIN SOLUTION" not in cells[0].source and "\n" in cells[0].source, exercise
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.name)
-def test_every_check_fails_plausible_wrong_answers(source, tmp_path):
-    """The first and the second wrong answers of every exercise, graded as one class (one check seed drawn
-    for the run, the solution run once at it)."""
-    paths = [_answered(source, which, tmp_path / f"wrong{which}_{source.name}") for which in (0, 1)]
-    for verdict in grade_class(paths, exercises_only=True, jobs=2):
-        assert verdict.exercises and not any(verdict.exercises.values()), verdict.report()
-        assert not verdict.environment, verdict.report()
+def test_every_known_mistake_fails_its_exercise_only_and_shows_its_diagnosis(source):
+    """Round k answers every exercise with its k-th known mistake: exactly those exercises fail, each showing
+    that mistake's diagnosis (at a check seed drawn for the run, against the solution's outputs at that seed)."""
+    found, rounds = mistakes.mistakes(source.stem), graded(source.stem).wrong
+    problems = []
+    for k, verdict in enumerate(rounds):
+        wrong = {exercise for exercise, known in found.items() if len(known) > k}
+        if _failed(verdict) != wrong or verdict.environment:
+            problems.append(f"round {k}: failed {sorted(_failed(verdict))}, expected {sorted(wrong)}\n"
+                            f"{verdict.report()}")
+        for exercise in sorted(wrong & _failed(verdict)):
+            if verdict.diagnoses.get(exercise) != found[exercise][k].diagnosis:
+                problems.append(f"exercise {exercise}, mistake {k + 1}: the report shows "
+                                f"{verdict.diagnoses.get(exercise)!r}, not {found[exercise][k].diagnosis!r} "
+                                f"({verdict.reasons.get(exercise)})")
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("source", [c for c in CHAPTERS if c.stem in MORE_WRONG], ids=lambda p: p.name)
-def test_the_wrong_answers_that_passed_before_fail_and_right_ones_written_differently_pass(source, tmp_path):
-    """Issue 20's cases, graded at a check seed drawn for the run, against the solution's outputs at that seed."""
-    more = MORE_WRONG[source.stem]
-    rounds = max(len(answers) for answers in more.values())
-    paths = [_answered(source, which, tmp_path / f"wrong{which}_{source.name}", MORE_WRONG) for which in range(rounds)]
-    paths.append(_answered(source, 0, tmp_path / f"right_{source.name}", RIGHT))
-    verdicts = grade_class(paths, exercises_only=True, jobs=2)
-    for which, verdict in enumerate(verdicts[:-1]):
-        wrong = {exercise for exercise, answers in more.items() if len(answers) > which}
-        assert {e for e, ok in verdict.exercises.items() if not ok} == wrong, verdict.report()
-    assert verdicts[-1].passed, verdicts[-1].report()
+@pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.name)
+def test_the_known_mistakes_of_an_exercise_print_different_outputs(source):
+    """Each diagnosis must be identifiable: no two mistakes of one exercise print the same check output."""
+    outputs = graded(source.stem).grading.mistake_outputs(source.stem)
+    same = []
+    for exercise, printed in outputs.items():
+        for i, (first, a) in enumerate(printed):
+            for j, (second, b) in enumerate(printed[i + 1:], i + 1):
+                if a and b and len(a) == len(b) and None not in a + b and all(map(close, a, b)):
+                    same.append(f"exercise {exercise}: mistakes {i + 1} ({first.diagnosis!r}) and {j + 1} "
+                                f"({second.diagnosis!r}) both print {a!r}")
+    assert not same, "\n".join(same)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.name)
+def test_every_right_answer_written_differently_passes(source):
+    for k, verdict in enumerate(graded(source.stem).right):
+        assert verdict.passed, f"right answers, round {k}:\n{verdict.report()}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", [c for c in CHAPTERS if mistakes.forbidden(c.stem)], ids=lambda p: p.name)
+def test_every_forbidden_name_fails_an_otherwise_right_answer_with_its_diagnosis(source):
+    banned = mistakes.forbidden(source.stem)
+    for k, verdict in enumerate(graded(source.stem).forbidden):
+        used = {exercise: names[k] for exercise, names in banned.items() if len(names) > k}
+        assert _failed(verdict) == set(used), verdict.report()
+        for exercise, name in used.items():
+            shown = name if name.startswith(("keras.", "tf.", "np.")) else f"tk.{name}"
+            assert verdict.diagnoses[exercise] == mistakes.FORBIDDEN_DIAGNOSIS.format(exercise=exercise, name=shown)
 
 
 @pytest.mark.slow

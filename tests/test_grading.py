@@ -200,7 +200,7 @@ def test_a_wrong_answer_that_prints_a_lot_is_graded_without_waiting_for_the_limi
     monkeypatch.setattr(runner, "_stop", lambda process: stopped.append(process) or process.kill())
     verdict = grade_submission(submit(tmp_path / "loud.ipynb", first="raise ValueError('x' * 300_000)"), timeout=120)
     assert verdict.exercises == {"1": False, "2": True}, verdict.report()
-    assert verdict.reasons["1"].startswith("cell 2: raised ValueError: xxx")
+    assert verdict.reasons["1"].startswith("the exercise cell: raised ValueError: xxx")
     assert not stopped, "pytest had to be stopped: its output was not drained"
 
 
@@ -210,7 +210,7 @@ def test_a_right_answer_passes_and_a_wrong_one_saved_with_its_own_output_fails(t
     assert right.passed and right.exercises == {"1": True, "2": True}, right.report()
     wrong = grade_submission(submit(tmp_path / "wrong.ipynb", first="y = 0", saved_output="0\n"))
     assert wrong.exercises == {"1": False, "2": True} and not wrong.environment
-    assert wrong.reasons["1"] == "cell 3: output differs from the expected output: expected '40', got '0'"
+    assert wrong.reasons["1"] == "check 1, line 1: expected '40', got '0'"
 
 
 @pytest.mark.slow
@@ -224,14 +224,14 @@ def test_a_check_cell_rewritten_to_print_the_expected_text_fails(tiny_course, tm
 def test_an_endless_loop_fails_by_its_time_limit_and_the_rest_is_still_graded(tiny_course, tmp_path):
     verdict = grade_submission(submit(tmp_path / "loop.ipynb", first="while True:\n    pass"), cell_timeout=4)
     assert verdict.exercises == {"1": False, "2": True} and not verdict.environment
-    assert verdict.reasons["1"] == "cell 2: timed out after 4 s"
+    assert verdict.reasons["1"] == "the exercise cell: timed out after 4 s"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("killer", "reason"), [
-    ("import os\nos._exit(1)", "cell 4: kernel died"),
-    ("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", "cell 4: kernel died"),
-    ("exit()", "cell 5: raised NameError"),  # ipykernel only asks the front end to stop it: nbval does not
+    ("import os\nos._exit(1)", "the exercise cell: kernel died"),
+    ("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", "the exercise cell: kernel died"),
+    ("exit()", "check 2: raised NameError"),  # ipykernel only asks the front end to stop it: nbval does not
 ])
 def test_a_cell_that_stops_the_kernel_fails_its_exercise_only(tiny_course, tmp_path, killer, reason):
     verdict = grade_submission(submit(tmp_path / "killer.ipynb", second=killer), cell_timeout=30)
@@ -243,7 +243,7 @@ def test_a_cell_that_stops_the_kernel_fails_its_exercise_only(tiny_course, tmp_p
 def test_sys_exit_is_an_error_of_its_exercise(tiny_course, tmp_path):
     verdict = grade_submission(submit(tmp_path / "exit.ipynb", first="import sys\nsys.exit(3)"))
     assert verdict.exercises == {"1": False, "2": True}
-    assert verdict.reasons["1"].startswith("cell 2: raised SystemExit")
+    assert verdict.reasons["1"].startswith("the exercise cell: raised SystemExit")
 
 
 def _tree_hashes() -> dict[str, str]:
@@ -331,16 +331,16 @@ def test_a_mixed_class_gives_the_right_gradebook(tiny_course, tmp_path):
     table, details = write_gradebook(verdicts, tmp_path / "out" / "grades.csv")
     rows = list(csv.reader(table.open()))
     assert rows == [
-        ["submission", "chapter", "exercise 1", "exercise 2", "total", "graded"],
-        ["ada.ipynb", "99_tiny", "1", "1", "2", "yes"],
-        ["bob.ipynb", "99_tiny", "0", "1", "1", "yes"],
-        ["cyd.ipynb", "99_tiny", "0", "0", "0", "yes"],
-        ["dora.ipynb", "", "0", "0", "0", rows[4][5]],
+        ["submission", "chapter", "exercise 1", "exercise 2", "total", "graded", "diagnoses"],
+        ["ada.ipynb", "99_tiny", "1", "1", "2", "yes", ""],
+        ["bob.ipynb", "99_tiny", "0", "1", "1", "yes", ""],
+        ["cyd.ipynb", "99_tiny", "0", "0", "0", "yes", ""],
+        ["dora.ipynb", "", "0", "0", "0", rows[4][5], ""],
     ]
     assert rows[4][5].startswith("no: dora.ipynb is not a Jupyter notebook")
     saved = {row["submission"]: row for row in json.loads(details.read_text())}
     assert "kernel died" in saved["cyd.ipynb"]["reasons"]["1"]
-    assert "output differs" in saved["cyd.ipynb"]["reasons"]["2"]
+    assert saved["cyd.ipynb"]["reasons"]["2"] == "check 2, line 1: expected '10', got '2'"
     assert "expected '40', got '22'" in saved["bob.ipynb"]["reasons"]["1"]
 
 
@@ -349,8 +349,8 @@ def test_the_gradebook_lists_every_exercise_seen(tmp_path):
                 Verdict("b.ipynb", problem="b.ipynb is not a Jupyter notebook.")]
     table, details = write_gradebook(verdicts, tmp_path / "g.csv")
     assert table.read_text().splitlines() == [
-        "submission,chapter,exercise 1,exercise 2,total,graded", "a.ipynb,01_x,1,0,1,yes",
-        "b.ipynb,,0,0,0,no: b.ipynb is not a Jupyter notebook."]
+        "submission,chapter,exercise 1,exercise 2,total,graded,diagnoses", "a.ipynb,01_x,1,0,1,yes,",
+        "b.ipynb,,0,0,0,no: b.ipynb is not a Jupyter notebook.,"]
     assert json.loads(details.read_text())[0]["score"] == 1
 
 
@@ -363,3 +363,113 @@ def test_grading_exits_with_the_class_still_graded_when_one_submission_crashes_t
     monkeypatch.setattr(grading, "grade_submission", crash)
     verdicts = grade_class(["bad.ipynb", "good.ipynb"])
     assert verdicts[0].problem == "grading failed: OSError: disk full" and verdicts[1].passed
+
+
+# --- where a failure is, and which known mistake it looks like ---------------------------------------------
+
+
+def test_the_first_differing_line_is_found_by_value():
+    assert grading.first_difference("a 0.25001\nb 2\n", "a 0.25\nb 3\n") == "line 2: expected 'b 3', got 'b 2'"
+    assert grading.first_difference("a 1\n", "a 1\nb 2\n") == "line 2: expected 'b 2', got (nothing)"
+    assert grading.first_difference("Exercise 1 is not done yet\n", "40\n").startswith(
+        "line 1: expected '40', got 'Exercise 1 is not done yet'")
+
+
+def test_a_failure_names_the_check_or_the_exercise_cell_and_a_narrative_cell_its_section_and_place():
+    nb = tiny_key()
+    for index, cell in enumerate(nb.cells):
+        cell.metadata[grading.POSITION] = index
+    assert grading._where(nb, 3, "1") == "check 1" and grading._where(nb, 2, "1") == "the exercise cell"
+    assert grading._cell_label(nb, 1) == ("the cell that starts 'narrative = x + 1' in section \"1. Narrative\" "
+                                          "(cell 4 of the notebook, counting text cells)")
+
+
+def test_a_failing_check_output_is_matched_to_the_first_known_mistake_that_prints_it():
+    first, second = (grading.known.Mistake(f"Mistake {n}.", "") for n in (1, 2))
+    candidates = [(first, ["value 0.5\n", "ok\n"]), (second, ["value 0.5\n", "ok\n"])]
+    assert grading.matching_mistake(["value 0.50004\n", "ok\n"], candidates) is first  # within the tolerance
+    assert grading.matching_mistake(["value 0.51\n", "ok\n"], candidates) is None
+    assert grading.matching_mistake(["value 0.5\n", None], candidates) is None  # a check that printed nothing
+    assert grading.matching_mistake(["value 0.5\n", "ok\n"], [(first, None)]) is None  # the mistake's run died
+
+
+def test_forbidden_names_are_found_however_they_are_reached():
+    from toolkit.course.mistakes import forbidden_calls
+
+    entry = ("transfer.unfreeze",)
+    for source in ["return tk.transfer.unfreeze(features)", "import toolkit\ntoolkit.transfer.unfreeze(f)",
+                   "from toolkit.transfer import unfreeze\nunfreeze(f)",
+                   "from toolkit import transfer as t\nt.unfreeze(f)", "getattr(tk.transfer, 'unfreeze')(f)",
+                   "import importlib\nimportlib.import_module('toolkit.transfer').unfreeze(f)",
+                   "%time x = 1\nf = tk.transfer.unfreeze"]:
+        assert forbidden_calls(source, entry) == list(entry), source
+    for source in ["def unfreeze(m):\n    return m\nunfreeze(f)", "features.trainable = True", "this is ( not python"]:
+        assert forbidden_calls(source, entry) == [], source
+    assert forbidden_calls("from keras import layers\nlayers.RandomFlip()", ("keras.layers.RandomFlip",))
+
+
+def tiny_solution(tmp_path):
+    """The tiny chapter's solution notebook: both exercises solved between solution markers."""
+    nb = tiny_key()
+    code = notebooks.code_cells(nb)
+    code[2].source = "# EXERCISE 1: Double x\n### BEGIN SOLUTION\ny = 2 * x\n### END SOLUTION"
+    code[4].source = "# EXERCISE 2: Halve x\n### BEGIN SOLUTION\nz = x // 2\n### END SOLUTION"
+    path = tmp_path / "solutions" / "99_tiny.ipynb"
+    path.parent.mkdir()
+    nbformat.write(nb, str(path))
+    return path
+
+
+@pytest.fixture
+def tiny_mistakes(tiny_course, tmp_path, monkeypatch):
+    """The tiny chapter with a solution and known mistakes (two of exercise 1 print the same), and a forbidden name."""
+    from toolkit.course import mistakes as known
+
+    solution = tiny_solution(tmp_path)
+    monkeypatch.setattr(submission, "solutions", lambda: {"99_tiny": solution})
+    found = {"1": (known.Mistake("Adds two instead of doubling.", "y = x + 2"),
+                   known.Mistake("Forgets to double.", "y = x"), known.Mistake("Also forgets.", "y = x * 1"))}
+    monkeypatch.setattr(known, "mistakes", lambda chapter: found if chapter == "99_tiny" else {})
+    monkeypatch.setattr(known, "forbidden", lambda chapter: {"2": ("transfer.unfreeze",)})
+    return found
+
+
+@pytest.mark.slow
+def test_a_known_mistake_shows_its_diagnosis_and_an_unknown_one_the_plain_reason(tiny_mistakes, tmp_path):
+    shared = grading.Grading(seed=7, exercises_only=True)
+    paths = [submit(tmp_path / "plus.ipynb", first="y = x + 2"), submit(tmp_path / "same.ipynb", first="y = x * 1"),
+             submit(tmp_path / "other.ipynb", first="y = 3 * x"),
+             submit(tmp_path / "lazy.ipynb", second="z = x // 2\ntk.transfer.unfreeze")]
+    plus, same, other, lazy = grade_class(paths, grading=shared, jobs=2)
+    assert plus.exercises == {"1": False, "2": True} and plus.diagnoses == {"1": "Adds two instead of doubling."}
+    assert plus.reasons["1"] == "check 1, line 1: expected '40', got '22'"
+    assert "Looks like a known mistake: Adds two instead of doubling." in plus.report()
+    assert same.diagnoses == {"1": "Forgets to double."}  # two mistakes print the same: the first is named
+    assert other.diagnoses == {} and other.reasons["1"] == "check 1, line 1: expected '40', got '60'"
+    assert lazy.exercises == {"1": True, "2": False}
+    assert lazy.diagnoses == {"2": "Exercise 2 calls tk.transfer.unfreeze, the toolkit's own version of what it "
+                                   "asks you to write."}
+    outputs = shared.mistake_outputs("99_tiny")["1"]
+    assert [texts for _, texts in outputs] == [["22\n"], ["20\n"], ["20\n"]]
+    # the solution's run, the three submissions that ran, and the mistake rounds not already run as submissions
+    assert shared.runs_started == 1 + 4 + 2
+
+
+TIMER = "import os, threading\nthreading.Timer(4, lambda: os._exit(1)).start()\ny = 2 * x"
+
+
+@pytest.mark.slow
+def test_a_timer_that_kills_the_kernel_later_fails_the_exercise_that_started_it(tiny_course, tmp_path):
+    """Exercise 1 starts a timer that kills the kernel while exercise 2 (right, but slow) runs: the grader
+    confirms the culprit by running each alone, so exercise 1 fails and exercise 2 passes."""
+    verdict = grade_submission(submit(tmp_path / "timer.ipynb", first=TIMER, second="import time\ntime.sleep(8)\n"
+                                      "z = x // 2"), cell_timeout=60)
+    assert verdict.exercises == {"1": False, "2": True}, verdict.report()
+    assert "stopped the kernel later, while exercise 2 ran" in verdict.reasons["1"]
+
+
+def test_a_check_that_raised_is_compared_by_its_error():
+    nb = tiny_key()
+    run = runner.Run({3: runner.CellOutcome(False, "raised TypeError: no"), 5: runner.CellOutcome(True)},
+                     {5: [{"output_type": "stream", "name": "stdout", "text": "10\n"}]})
+    assert grading.check_outputs(nb, run) == {"1": ["(raised TypeError: no)"], "2": ["10\n"]}

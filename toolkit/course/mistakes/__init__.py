@@ -1,20 +1,38 @@
 """The known wrong answers of every chapter's exercises, each with the one sentence that names its
-misconception, and right answers written differently from the solution (chapters 1-6).
+misconception, right answers written differently from the solution, and the names an exercise must not
+call (chapters 1-6).
 
-One module per chapter (``batch_vs_online`` for ``01_batch_vs_online``) holds ``MISTAKES``
-(``{exercise: (Mistake, ...)}``) and ``RIGHT`` (``{exercise: (answer, ...)}``). An answer replaces the
-exercise cell's solution blocks (``### BEGIN SOLUTION`` ... ``### END SOLUTION``): a string for a cell
-with one block, a tuple of strings for a cell with several. The grader uses ``MISTAKES`` to say which
-mistake a failing check's output looks like; the tests grade every one of them (each must FAIL and show
-its diagnosis) and every ``RIGHT`` answer (each must PASS). The learner's sandbox never holds this folder.
+One module per chapter (``batch_vs_online`` for ``01_batch_vs_online``) holds:
+
+- ``MISTAKES`` (``{exercise: (Mistake, ...)}``): an answer replaces the exercise cell's solution blocks
+  (``### BEGIN SOLUTION`` ... ``### END SOLUTION``), written without the block's indentation: a string
+  for a cell with one block, a tuple of strings for a cell with several. When a submission fails a check
+  and its check cells print what the k-th mistake prints at the same check seed (by value, with the
+  comparison's tolerance), the grade report shows that mistake's ``diagnosis``. Each mistake must fail
+  its exercise, and print something no other mistake of the same exercise prints;
+- ``RIGHT`` (``{exercise: (answer, ...)}``): right answers written differently; each must PASS;
+- ``FORBIDDEN`` (optional, ``{exercise: ("transfer.unfreeze", ...)}``): dotted names the exercise must not
+  call, the toolkit's own implementation of its answer (or Keras's). The grader reads the learner's
+  exercise cells (never runs them for this) and fails the exercise when one names such a thing:
+  ``"transfer.unfreeze"`` matches ``tk.transfer.unfreeze(...)``, ``toolkit.transfer.unfreeze``,
+  ``from toolkit.transfer import unfreeze``, ``getattr(tk.transfer, "unfreeze")`` and, when
+  ``toolkit`` re-exports it, ``tk.unfreeze``. A name that starts with ``keras.`` matches the Keras
+  path given (``"keras.layers.RandomFlip"``).
+
+The tests grade every one of them (``tests/test_chapters.py``). The learner's sandbox never holds this
+folder.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 Answer = str | tuple[str, ...]
+FORBIDDEN_DIAGNOSIS = "Exercise {exercise} calls {name}, the toolkit's own version of what it asks you to write."
 
 
 @dataclass(frozen=True)
@@ -28,14 +46,154 @@ class Mistake:
 
 
 def _module(chapter: str):
-    return importlib.import_module(f"{__name__}.{chapter.split('_', 1)[1]}")
+    """The chapter's module, or ``None`` when the course has none for it (a chapter without known mistakes)."""
+    try:
+        return importlib.import_module(f"{__name__}.{chapter.split('_', 1)[1]}")
+    except (ModuleNotFoundError, IndexError):
+        return None
 
 
 def mistakes(chapter: str) -> dict[str, tuple[Mistake, ...]]:
     """``{exercise id: its known mistakes}`` for a chapter stem such as ``01_batch_vs_online``."""
-    return _module(chapter).MISTAKES
+    return dict(getattr(_module(chapter), "MISTAKES", {}))
 
 
 def right_answers(chapter: str) -> dict[str, tuple[Answer, ...]]:
     """``{exercise id: right answers written differently from the solution}`` for a chapter stem."""
-    return _module(chapter).RIGHT
+    return dict(getattr(_module(chapter), "RIGHT", {}))
+
+
+def forbidden(chapter: str) -> dict[str, tuple[str, ...]]:
+    """``{exercise id: dotted names it must not call}`` for a chapter stem (``{}`` when the module has none)."""
+    return {exercise: tuple(names) for exercise, names in getattr(_module(chapter), "FORBIDDEN", {}).items()}
+
+
+def rounds(chapter: str) -> list[dict[str, Answer]]:
+    """The chapter's mistakes as grading rounds: round k gives every exercise its k-th mistake (exercises
+    with fewer keep their solution)."""
+    found = mistakes(chapter)
+    count = max((len(ms) for ms in found.values()), default=0)
+    return [{e: ms[k].answer for e, ms in found.items() if len(ms) > k} for k in range(count)]
+
+
+SOLUTION = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION\n(?P<body>.*?)^[ \t]*### END SOLUTION[ \t]*\n?",
+                      re.MULTILINE | re.DOTALL)  # the same blocks as toolkit.course.learner.SOLUTION
+
+
+def substitute(nb, answers: Mapping[str, Answer]):
+    """``nb`` (a solution notebook, changed in place and returned) with each exercise's solution blocks
+    replaced by its answer in ``answers``, indented as the block was."""
+    from toolkit.course import notebooks
+
+    for exercise, cells in notebooks.exercise_cells(nb).items():
+        if exercise not in answers:
+            continue
+        answer = answers[exercise]
+        bodies = iter(answer if isinstance(answer, tuple) else (answer,))
+
+        def replace(found, bodies=bodies):
+            indent = found.group("indent")
+            return "".join(f"{indent}{line}\n" if line else "\n" for line in next(bodies).splitlines())
+
+        for cell in cells:
+            cell.source = SOLUTION.sub(replace, cell.source)
+    return nb
+
+
+# --- forbidden calls, read off the source ------------------------------------------------------------------
+
+MAGIC = re.compile(r"^[ \t]*[%!].*$", re.MULTILINE)  # IPython magics and shell lines: not Python
+TOOLKIT_ALIASES = {"tk": "toolkit"}  # every chapter imports the toolkit as tk in its first cells
+
+
+def _chain(node: ast.AST, aliases: Mapping[str, str]) -> str | None:
+    """``a.b.c`` for an attribute chain or a name (aliases resolved), ``getattr(x, "c")`` included."""
+    parts = []
+    while True:
+        if isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr"
+              and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant)
+              and isinstance(node.args[1].value, str)):
+            parts.append(node.args[1].value)
+            node = node.args[0]
+        elif (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
+              and isinstance(node.args[0].value, str)
+              and (getattr(node.func, "attr", None) == "import_module" or getattr(node.func, "id", None)
+                   in ("__import__", "import_module"))):
+            parts.append(node.args[0].value)
+            return ".".join(reversed(parts))
+        elif isinstance(node, ast.Name):
+            parts.append(aliases.get(node.id, node.id))
+            return ".".join(reversed(parts))
+        else:
+            return None
+
+
+def names_used(source: str) -> set[str]:
+    """Every dotted name a piece of code refers to, aliases of imports resolved (``tk`` is ``toolkit``):
+    attribute chains, names, ``from x import y`` (as ``x.y``), ``getattr(x, "y")`` and string literals
+    passed to ``importlib.import_module`` / ``__import__`` or that look like dotted names."""
+    try:
+        tree = ast.parse(MAGIC.sub("", source))
+    except SyntaxError:
+        return set()
+    aliases = dict(TOOLKIT_ALIASES)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    aliases[alias.asname] = alias.name
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Attribute, ast.Name, ast.Call)):
+            if (chain := _chain(node, aliases)) is not None:
+                found.add(chain)
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and re.fullmatch(r"[\w.]+", node.value):
+            found.add(node.value)
+    return found
+
+
+def _resolve(dotted: str):
+    """The object a dotted name starting with ``toolkit`` names, in the grader's own toolkit, or ``None``."""
+    parts = dotted.split(".")
+    if parts[0] != "toolkit":
+        return None
+    try:
+        found = importlib.import_module("toolkit")
+        for part in parts[1:]:
+            found = getattr(found, part)
+    except (ImportError, AttributeError):
+        return None
+    return found
+
+
+def _matches(used: str, entry: str) -> bool:
+    if used == entry or used.endswith("." + entry) or used.startswith(entry + ".") \
+            or used.startswith(f"toolkit.{entry}."):
+        return True
+    target = _resolve(f"toolkit.{entry}")
+    if target is None or not callable(target):
+        return False
+    mine = _resolve(used)
+    return mine is not None and mine is target
+
+
+def forbidden_calls(source: str, names: tuple[str, ...]) -> list[str]:
+    """The entries of ``names`` that ``source`` refers to, in the order of ``names``.
+
+    >>> forbidden_calls("from toolkit.transfer import unfreeze as u\\nu(f)", ("transfer.unfreeze",))
+    ['transfer.unfreeze']
+    >>> forbidden_calls("features.trainable = True", ("transfer.unfreeze",))
+    []
+    """
+    used = names_used(source)
+    return [entry for entry in names if any(_matches(name, entry) for name in used)]
