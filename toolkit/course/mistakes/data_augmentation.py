@@ -86,12 +86,6 @@ return augment_dataset(batches, AugmentSpec(), seed=seed)""",
 return keras.Sequential([keras.Input(model.input_shape[1:]), augmentation, copy])""",
         ),
         Mistake(
-            "Calling the augmentation with training=True inside the model augments at inference too: let Keras pass "
-            "the training flag through.",
-            """inputs = keras.Input(model.input_shape[1:])
-return keras.Model(inputs, model(augmentation(inputs, training=True)))""",
-        ),
-        Mistake(
             "The toolkit's with_augmentation builds its own layers from an AugmentSpec and ignores the ones given: "
             "put the given augmentation in front of the model.",
             """return tk.augment.with_augmentation(model, AugmentSpec(rotation_degrees=36, zoom=0.2))""",
@@ -149,7 +143,7 @@ RIGHT: dict[str, tuple] = {
         """degrees = 15
 layers = [keras.layers.RandomRotation((-degrees / 360, degrees / 360), fill_mode="constant", fill_value=0.0),
           keras.layers.RandomTranslation((-1 / 14, 1 / 14), (-1 / 14, 1 / 14), fill_mode="constant"),
-          keras.layers.RandomShear(x_factor=(-0.17632698, 0.17632698), y_factor=0.0, fill_mode="constant"),
+          keras.layers.RandomShear(x_factor=0.17632698, y_factor=0.0, fill_mode="constant"),
           keras.layers.RandomZoom(height_factor=(-0.1, 0.2), width_factor=(-0.1, 0.2), fill_mode="constant")]
 return keras.Sequential(layers)""",
     ),
