@@ -23,6 +23,23 @@ MISTAKES: dict[str, tuple[Mistake, ...]] = {
     keras.layers.RandomZoom((-0.1, 0.2), (-0.1, 0.2), fill_mode="constant"),
 ])""",
         ),
+        Mistake(
+            "Channels-first layers read a (batch, 28, 28, 1) digit as 28 channels of 28x1 images: keep Keras's "
+            "default channels_last for images stored height, width, channel.",
+            'return keras.Sequential([\n    keras.layers.RandomRotation(15 / 360, fill_mode="constant", data_format="channels_first"),\n    keras.layers.RandomTranslation(2 / 28, 2 / 28, fill_mode="constant", data_format="channels_first"),\n    keras.layers.RandomShear(x_factor=math.tan(math.radians(10)), y_factor=0.0, fill_mode="constant", data_format="channels_first"),\n    keras.layers.RandomZoom((-0.1, 0.2), (-0.1, 0.2), fill_mode="constant", data_format="channels_first"),\n])',
+        ),
+        Mistake(
+            "zoom_range=[0.9, 1.2] scales the coordinates, so 0.9 zooms in by 10% and 1.2 zooms out by 20%: in "
+            "RandomZoom, where negative zooms in, that is (-0.1, 0.2), not (-0.2, 0.1).",
+            'return keras.Sequential([\n    keras.layers.RandomRotation(15 / 360, fill_mode="constant"),\n    keras.layers.RandomTranslation(2 / 28, 2 / 28, fill_mode="constant"),\n    keras.layers.RandomShear(x_factor=math.tan(math.radians(10)), y_factor=0.0, fill_mode="constant"),\n    keras.layers.RandomZoom((-0.2, 0.1), (-0.2, 0.1), fill_mode="constant"),\n])',
+        ),
+        Mistake(
+            "The toolkit's AugmentSpec zooms evenly and cannot express zoom_range=[0.9, 1.2]: write RandomZoom((-0.1, 0.2), ...) "
+            "yourself.",
+            """return tk.augment.augmenter(AugmentSpec(rotation_degrees=15, width_shift=2 / 28, height_shift=2 / 28,
+                                        shear_degrees=10, zoom=0.1, fill_mode="constant"))""",
+            lazy=True,
+        ),
     ),
     "2": (
         Mistake(
@@ -41,6 +58,22 @@ MISTAKES: dict[str, tuple[Mistake, ...]] = {
         .map(lambda x, y: (augmentation(x), y), num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE))""",
         ),
+        Mistake(
+            "A shuffle without a seed gives a new order on every run: pass seed=seed so the same seed replays the same order.",
+            'return (tf.data.Dataset.from_tensor_slices((images, labels))\n        .shuffle(len(images))\n        .batch(batch_size)\n        .map(lambda x, y: (augmentation(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)\n        .prefetch(tf.data.AUTOTUNE))',
+        ),
+        Mistake(
+            "A shuffle buffer of one batch only mixes neighbours: the buffer must hold every sample for a uniform shuffle.",
+            'return (tf.data.Dataset.from_tensor_slices((images, labels))\n        .shuffle(batch_size, seed=seed)\n        .batch(batch_size)\n        .map(lambda x, y: (augmentation(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)\n        .prefetch(tf.data.AUTOTUNE))',
+        ),
+        Mistake(
+            "The toolkit's augment_dataset takes an AugmentSpec, not your layers, so the given augmentation never runs: "
+            "map the layers yourself with training=True.",
+            """from toolkit.data.augment import augment_dataset
+batches = tf.data.Dataset.from_tensor_slices((images, labels)).shuffle(len(images), seed=seed).batch(batch_size)
+return augment_dataset(batches, AugmentSpec(), seed=seed)""",
+            lazy=True,
+        ),
     ),
     "3": (
         Mistake(
@@ -51,6 +84,12 @@ MISTAKES: dict[str, tuple[Mistake, ...]] = {
             'Trains a copy, so the model passed in never learns.',
             """copy = keras.models.clone_model(model)
 return keras.Sequential([keras.Input(model.input_shape[1:]), augmentation, copy])""",
+        ),
+        Mistake(
+            "The toolkit's with_augmentation builds its own layers from an AugmentSpec and ignores the ones given: "
+            "put the given augmentation in front of the model.",
+            """return tk.augment.with_augmentation(model, AugmentSpec(rotation_degrees=36, zoom=0.2))""",
+            lazy=True,
         ),
     ),
     "4": (
@@ -80,8 +119,72 @@ inside = (rows >= top) & (rows < top + self.size) & (cols >= left) & (cols < lef
 mask = inside & erase[:, None, None]
 return keras.ops.where(mask[..., None], keras.ops.zeros_like(images), images)""",
         ),
+        Mistake(
+            "randint's upper bound is exclusive, so height - size never puts the square on the last row: draw corners "
+            "up to height - size inclusive (high = height - size + 1).",
+            'if not training:\n    return images\ncount, height, width = keras.ops.shape(images)[0], images.shape[1], images.shape[2]\nerase = keras.random.uniform((count,), seed=self.generator) < self.probability\ntop = keras.random.randint((count, 1, 1), 0, height - self.size, seed=self.generator)\nleft = keras.random.randint((count, 1, 1), 0, width - self.size, seed=self.generator)\nrows = keras.ops.arange(height)[None, :, None]\ncols = keras.ops.arange(width)[None, None, :]\ninside = (rows >= top) & (rows < top + self.size) & (cols >= left) & (cols < left + self.size)\nmask = inside & erase[:, None, None]\nreturn keras.ops.where(mask[..., None], keras.ops.zeros_like(images), images)',
+        ),
+        Mistake(
+            "Erasing when the uniform draw is above p erases with probability 1 - p: erase when it is below p.",
+            'if not training:\n    return images\ncount, height, width = keras.ops.shape(images)[0], images.shape[1], images.shape[2]\nerase = keras.random.uniform((count,), seed=self.generator) >= self.probability\ntop = keras.random.randint((count, 1, 1), 0, height - self.size + 1, seed=self.generator)\nleft = keras.random.randint((count, 1, 1), 0, width - self.size + 1, seed=self.generator)\nrows = keras.ops.arange(height)[None, :, None]\ncols = keras.ops.arange(width)[None, None, :]\ninside = (rows >= top) & (rows < top + self.size) & (cols >= left) & (cols < left + self.size)\nmask = inside & erase[:, None, None]\nreturn keras.ops.where(mask[..., None], keras.ops.zeros_like(images), images)',
+        ),
+        Mistake(
+            "Keras's own RandomErasing draws rectangles of random sizes: the exercise asks for a fixed size x size square.",
+            """return keras.layers.RandomErasing(factor=self.probability, scale=(0.02, 0.1), fill_value=0.0,
+                                  value_range=(0.0, 1.0), seed=1)(images, training=training)""",
+            lazy=True,
+        ),
     ),
 }
 
 RIGHT: dict[str, tuple] = {
+    "1": (
+        # tuples for the ranges, degrees turned into fractions of a turn in one step, a list of layers
+        """degrees = 15
+layers = [keras.layers.RandomRotation((-degrees / 360, degrees / 360), fill_mode="constant", fill_value=0.0),
+          keras.layers.RandomTranslation((-1 / 14, 1 / 14), (-1 / 14, 1 / 14), fill_mode="constant"),
+          keras.layers.RandomShear(x_factor=0.17632698, y_factor=0.0, fill_mode="constant"),
+          keras.layers.RandomZoom(height_factor=(-0.1, 0.2), width_factor=(-0.1, 0.2), fill_mode="constant")]
+return keras.Sequential(layers)""",
+    ),
+    "2": (
+        # a larger buffer than the data, and a dictionary-free zip of two datasets
+        """samples = tf.data.Dataset.zip(tf.data.Dataset.from_tensor_slices(images), tf.data.Dataset.from_tensor_slices(labels))
+shuffled = samples.shuffle(buffer_size=10 * len(images), seed=seed)
+
+
+def augment(x, y):
+    return augmentation(x, training=True), y
+
+
+return shuffled.batch(batch_size, drop_remainder=False).map(augment, num_parallel_calls=4).prefetch(2)""",
+    ),
+    "3": (
+        # the functional API instead of Sequential
+        """inputs = keras.Input(shape=model.input_shape[1:])
+return keras.Model(inputs, model(augmentation(inputs)))""",
+    ),
+    "4": (
+        # corners from uniform draws, the mask built by one-hot rows and columns
+        """if training:
+    n, h, w = keras.ops.shape(images)[0], images.shape[1], images.shape[2]
+    coin = keras.random.uniform((n,), seed=self.generator)
+    top = keras.ops.floor(keras.random.uniform((n,), seed=self.generator) * (h - self.size + 1))
+    left = keras.ops.floor(keras.random.uniform((n,), seed=self.generator) * (w - self.size + 1))
+    r = keras.ops.cast(keras.ops.arange(h), "float32")[None, :]
+    c = keras.ops.cast(keras.ops.arange(w), "float32")[None, :]
+    in_rows = (r >= top[:, None]) & (r < top[:, None] + self.size)
+    in_cols = (c >= left[:, None]) & (c < left[:, None] + self.size)
+    keep = ~(in_rows[:, :, None] & in_cols[:, None, :] & (coin < self.probability)[:, None, None])
+    return images * keras.ops.cast(keep, images.dtype)[..., None]
+return images""",
+    ),
+}
+
+# Names an exercise must not call: the toolkit's (and Keras's) own versions of what it asks for.
+FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "1": ("augment.augmenter", "augment.augmentation_layers", "augment.AugmentSpec.from_image_data_generator"),
+    "2": ("augment.augment_dataset", "augment.augment_batch"),
+    "3": ("augment.with_augmentation",),
+    "4": ("keras.layers.RandomErasing",),
 }
