@@ -18,8 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from toolkit.course import mistakes
-from toolkit.course import learner, notebooks, submission
+from toolkit.course import learner, mistakes, notebooks, submission
 from toolkit.course.grading import DEFAULT_SEED, Grading, grade_class, grade_submission
 from toolkit.course.nbval_plugin import close
 
@@ -278,14 +277,21 @@ def test_every_known_mistake_fails_its_exercise_only_and_shows_its_diagnosis(sou
     """Round k answers every exercise with its k-th known mistake: exactly those exercises fail, each showing
     that mistake's diagnosis (at a check seed drawn for the run, against the solution's outputs at that seed)."""
     found, rounds = mistakes.mistakes(source.stem), graded(source.stem).wrong
-    problems = []
+    banned, problems = mistakes.forbidden(source.stem), []
     for k, verdict in enumerate(rounds):
         wrong = {exercise for exercise, known in found.items() if len(known) > k}
         if _failed(verdict) != wrong or verdict.environment:
             problems.append(f"round {k}: failed {sorted(_failed(verdict))}, expected {sorted(wrong)}\n"
                             f"{verdict.report()}")
         for exercise in sorted(wrong & _failed(verdict)):
-            if verdict.diagnoses.get(exercise) != found[exercise][k].diagnosis:
+            answer = found[exercise][k].answer
+            calls = mistakes.forbidden_calls("\n".join(answer if isinstance(answer, tuple) else (answer,)),
+                                             banned.get(exercise, ()))
+            if calls:  # a lazy answer that calls a forbidden name: the report says so, whatever it printed
+                if "calls" not in verdict.diagnoses.get(exercise, "") or calls[0] not in verdict.diagnoses[exercise]:
+                    problems.append(f"exercise {exercise}, mistake {k + 1} calls {calls[0]}, but the report shows "
+                                    f"{verdict.diagnoses.get(exercise)!r}")
+            elif verdict.diagnoses.get(exercise) != found[exercise][k].diagnosis:
                 problems.append(f"exercise {exercise}, mistake {k + 1}: the report shows "
                                 f"{verdict.diagnoses.get(exercise)!r}, not {found[exercise][k].diagnosis!r} "
                                 f"({verdict.reasons.get(exercise)})")

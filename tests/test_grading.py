@@ -16,10 +16,11 @@ import types
 import nbformat
 import pytest
 
-from toolkit.course import frontends, grading, notebooks, runner, submission
-from toolkit.course.grading import Verdict, grade_class, grade_submission, write_gradebook
+from toolkit.course import frontends, grading, notebooks, runner, submission, verdicts
+from toolkit.course.grading import grade_class, grade_submission
 from toolkit.course.nbval_plugin import failure_reason
 from toolkit.course.submission import SubmissionError
+from toolkit.course.verdicts import Verdict, write_gradebook
 
 STUB = 'raise NotImplementedError("replace this line")'
 
@@ -369,28 +370,28 @@ def test_grading_exits_with_the_class_still_graded_when_one_submission_crashes_t
 
 
 def test_the_first_differing_line_is_found_by_value():
-    assert grading.first_difference("a 0.25001\nb 2\n", "a 0.25\nb 3\n") == "line 2: expected 'b 3', got 'b 2'"
-    assert grading.first_difference("a 1\n", "a 1\nb 2\n") == "line 2: expected 'b 2', got (nothing)"
-    assert grading.first_difference("Exercise 1 is not done yet\n", "40\n").startswith(
+    assert verdicts.first_difference("a 0.25001\nb 2\n", "a 0.25\nb 3\n") == "line 2: expected 'b 3', got 'b 2'"
+    assert verdicts.first_difference("a 1\n", "a 1\nb 2\n") == "line 2: expected 'b 2', got (nothing)"
+    assert verdicts.first_difference("Exercise 1 is not done yet\n", "40\n").startswith(
         "line 1: expected '40', got 'Exercise 1 is not done yet'")
 
 
 def test_a_failure_names_the_check_or_the_exercise_cell_and_a_narrative_cell_its_section_and_place():
     nb = tiny_key()
     for index, cell in enumerate(nb.cells):
-        cell.metadata[grading.POSITION] = index
-    assert grading._where(nb, 3, "1") == "check 1" and grading._where(nb, 2, "1") == "the exercise cell"
-    assert grading._cell_label(nb, 1) == ("the cell that starts 'narrative = x + 1' in section \"1. Narrative\" "
+        cell.metadata[verdicts.POSITION] = index
+    assert verdicts.where(nb, 3, "1") == "check 1" and verdicts.where(nb, 2, "1") == "the exercise cell"
+    assert verdicts.cell_label(nb, 1) == ("the cell that starts 'narrative = x + 1' in section \"1. Narrative\" "
                                           "(cell 4 of the notebook, counting text cells)")
 
 
 def test_a_failing_check_output_is_matched_to_the_first_known_mistake_that_prints_it():
     first, second = (grading.known.Mistake(f"Mistake {n}.", "") for n in (1, 2))
     candidates = [(first, ["value 0.5\n", "ok\n"]), (second, ["value 0.5\n", "ok\n"])]
-    assert grading.matching_mistake(["value 0.50004\n", "ok\n"], candidates) is first  # within the tolerance
-    assert grading.matching_mistake(["value 0.51\n", "ok\n"], candidates) is None
-    assert grading.matching_mistake(["value 0.5\n", None], candidates) is None  # a check that printed nothing
-    assert grading.matching_mistake(["value 0.5\n", "ok\n"], [(first, None)]) is None  # the mistake's run died
+    assert verdicts.matching_mistake(["value 0.50004\n", "ok\n"], candidates) is first  # within the tolerance
+    assert verdicts.matching_mistake(["value 0.51\n", "ok\n"], candidates) is None
+    assert verdicts.matching_mistake(["value 0.5\n", None], candidates) is None  # a check that printed nothing
+    assert verdicts.matching_mistake(["value 0.5\n", "ok\n"], [(first, None)]) is None  # the mistake's run died
 
 
 def test_forbidden_names_are_found_however_they_are_reached():
@@ -472,4 +473,4 @@ def test_a_check_that_raised_is_compared_by_its_error():
     nb = tiny_key()
     run = runner.Run({3: runner.CellOutcome(False, "raised TypeError: no"), 5: runner.CellOutcome(True)},
                      {5: [{"output_type": "stream", "name": "stdout", "text": "10\n"}]})
-    assert grading.check_outputs(nb, run) == {"1": ["(raised TypeError: no)"], "2": ["10\n"]}
+    assert verdicts.check_outputs(nb, run) == {"1": ["(raised TypeError: no)"], "2": ["10\n"]}

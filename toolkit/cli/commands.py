@@ -61,7 +61,8 @@ def _student(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
 
 
 def _grade(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
-    from toolkit.course.grading import grade_class, write_gradebook
+    from toolkit.course.grading import grade_class
+    from toolkit.course.verdicts import write_gradebook
 
     count = len(args.submissions)
 

@@ -20,7 +20,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from toolkit.course.grading import CELL_TIMEOUT_S, Verdict, grade_submission
+from toolkit.course.grading import CELL_TIMEOUT_S, grade_submission
+from toolkit.course.verdicts import Verdict
 from toolkit.errors import SubmissionError
 
 log = logging.getLogger(__name__)

@@ -29,7 +29,6 @@ a class, ``jobs`` submissions at a time.
 from __future__ import annotations
 
 import copy
-import csv
 import dataclasses
 import hashlib
 import json
@@ -41,127 +40,37 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
+from toolkit.course import kernel_deaths, notebooks, submission
 from toolkit.course import mistakes as known
-from toolkit.course import notebooks, submission
 from toolkit.course.checks import DEFAULT_SEED
-from toolkit.course.nbval_plugin import _stdout, close
-from toolkit.course.runner import CellOutcome, Run, run_notebook
+from toolkit.course.kernel_deaths import NOT_RUN
+from toolkit.course.nbval_plugin import _stdout
+from toolkit.course.runner import Run, run_notebook
+from toolkit.course.verdicts import (
+    POSITION,
+    Verdict,
+    cell_label,
+    check_outputs,
+    first_difference,
+    matching_mistake,
+    where,
+)
 from toolkit.errors import ArgumentError, GradingError, SubmissionError
 
 logger = logging.getLogger(__name__)
 CELL_TIMEOUT_S = 240
 NOTEBOOK_TIMEOUT_S = 1800
-NOT_RUN = 'raise RuntimeError("not run: this exercise stopped the kernel in an earlier run")'
-
-
-@dataclass
-class Verdict:
-    """The grade of one submission: a pass or fail per exercise, with reasons (chapters 1-6).
-
-    ``problem`` is set when the submission could not be graded at all (not a notebook, the wrong
-    chapter, a missing exercise cell); ``environment`` lists the chapter's own cells that failed.
-    """
-
-    submission: str
-    chapter: str | None = None
-    titles: dict[str, str] = field(default_factory=dict)
-    exercises: dict[str, bool] = field(default_factory=dict)
-    reasons: dict[str, str] = field(default_factory=dict)
-    diagnoses: dict[str, str] = field(default_factory=dict)  # exercise -> the known mistake its check output shows
-    environment: list[str] = field(default_factory=list)
-    problem: str | None = None
-    seconds: float = 0.0
-
-    @property
-    def score(self) -> int:
-        """Exercises passed."""
-        return sum(self.exercises.values())
-
-    @property
-    def passed(self) -> bool:
-        """Graded, every exercise passed and every cell of the chapter ran."""
-        return self.problem is None and bool(self.exercises) and all(self.exercises.values()) and not self.environment
-
-    def report(self) -> str:
-        """The verdict as text, one line per exercise."""
-        lines = [f"{self.submission}" + (f" (chapter {self.chapter})" if self.chapter else "")]
-        if self.problem:
-            return "\n".join([*lines, f"  NOT GRADED: {self.problem}"])
-        for key, ok in self.exercises.items():
-            why = f"  ({self.reasons[key]})" if key in self.reasons else ""
-            lines.append(f"  Exercise {key:<3} {self.titles.get(key, '')[:48]:<48} {'PASS' if ok else 'FAIL'}{why}")
-            if key in self.diagnoses:
-                lines.append(f"      Looks like a known mistake: {self.diagnoses[key]}")
-        lines.append(f"  {self.score} of {len(self.exercises)} exercises passed")
-        if self.environment:
-            lines.append("  The chapter's own cells failed. This is a problem of the environment, not of your "
-                         "exercises (check the TensorFlow/Keras versions, or rerun):")
-            lines += [f"    {problem}" for problem in self.environment]
-        return "\n".join(lines)
-
-
-POSITION = "toolkit_position"  # a cell's position in the whole key (all cells), kept through trimming
-
-
-def _cell_label(nb: nbformat.NotebookNode, cell: int) -> str:
-    """A narrative cell as a learner finds it: its first line, its section and its place among all cells."""
-    section = notebooks.section_of_cells(nb)[cell]
-    code = notebooks.code_cells(nb)[cell]
-    first = code.source.strip().splitlines()[:1] or [""]
-    position = code.metadata.get(POSITION, nb.cells.index(code)) + 1
-    return (f"the cell that starts {first[0][:50]!r}" + (f" in section \"{section}\"" if section else "")
-            + f" (cell {position} of the notebook, counting text cells)")
-
-
-def _where(nb: nbformat.NotebookNode, cell: int, exercise: str) -> str:
-    """"the exercise cell" or "check N" (with its place when the exercise has several of either)."""
-    code = notebooks.code_cells(nb)
-    mine = [c for c in notebooks.exercises(nb) if c.id == exercise][0].cells
-    checks = [c for c in mine if notebooks.CHECK.search(code[c].source)]
-    if cell in checks:
-        return f"check {exercise}" + (f" (cell {checks.index(cell) + 1} of {len(checks)})" if len(checks) > 1 else "")
-    cells = [c for c in mine if c not in checks]
-    return "the exercise cell" + (f" ({cells.index(cell) + 1} of {len(cells)})" if len(cells) > 1 else "")
-
-
-def first_difference(got: str, want: str) -> str:
-    """"line N: expected '...', got '...'" for the first line where two check outputs differ by value.
-
-    >>> first_difference("a 1\\nb 2\\n", "a 1\\nb 3\\n")
-    "line 2: expected 'b 3', got 'b 2'"
-    """
-    mine, theirs = got.splitlines(), want.splitlines()
-    for line in range(max(len(mine), len(theirs))):
-        a = mine[line] if line < len(mine) else None
-        b = theirs[line] if line < len(theirs) else None
-        if a is None or b is None or not close(a, b):
-            shown = (lambda text: "(nothing)" if text is None else repr(text[:100]))
-            return f"line {line + 1}: expected {shown(b)}, got {shown(a)}"
-    return "the outputs differ"
 
 
 def _content(nb: nbformat.NotebookNode, seed: int) -> str:
     """What a run depends on: every cell's kind and source, the expected outputs, and the seed."""
     cells = [[c.cell_type, c.source, [dict(o) for o in c.get("outputs", [])]] for c in nb.cells]
     return hashlib.sha256(json.dumps([cells, seed], sort_keys=True, default=str).encode()).hexdigest()
-
-
-def _killer(outcomes: dict[int, CellOutcome]) -> int | None:
-    """The cell that stopped the kernel, if one did: the cell that died, or else the one run just before
-    the first cell that found the kernel dead (``exit()``, or a hang that no interrupt could stop)."""
-    for cell in sorted(outcomes):
-        reason = outcomes[cell].reason
-        if reason.startswith("kernel died"):
-            return cell
-        if reason == "not run: the kernel had died":
-            earlier = [c for c in sorted(outcomes) if c < cell and not outcomes[c].skipped]
-            return earlier[-1] if earlier else None
-    return None
 
 
 @dataclass
@@ -324,53 +233,6 @@ class _Slot:
     done: threading.Event = field(default_factory=threading.Event)
 
 
-def check_outputs(nb: nbformat.NotebookNode, run: Run) -> dict[str, list[str | None]]:
-    """``{exercise: [what each of its check cells printed in ``run`` (None: nothing recorded)]}``."""
-    code = notebooks.code_cells(nb)
-
-    def printed(cell: int) -> str | None:
-        outcome = run.outcomes.get(cell)
-        if outcome is not None and not outcome.passed and outcome.reason.startswith("raised "):
-            return f"({outcome.reason})"  # a check that raised: the error is what it shows
-        return _stdout(run.outputs[cell]) if cell in run.outputs else None
-
-    return {ex.id: [printed(c) for c in ex.cells if notebooks.CHECK.search(code[c].source)]
-            for ex in notebooks.exercises(nb)}
-
-
-def matching_mistake(printed: list[str | None] | None,
-                     candidates: Sequence[tuple[known.Mistake, list[str | None] | None]]) -> known.Mistake | None:
-    """The first mistake whose check outputs all agree with ``printed`` by value (``close``), or ``None``.
-
-    >>> m = known.Mistake("Off by one.", "")
-    >>> matching_mistake(["loss 0.25001\\n"], [(m, ["loss 0.25\\n"])]).diagnosis
-    'Off by one.'
-    >>> matching_mistake(["loss 0.3\\n"], [(m, ["loss 0.25\\n"])]) is None
-    True
-    """
-    if not printed or None in printed:
-        return None
-    for mistake, texts in candidates:
-        if texts and len(texts) == len(printed) and None not in texts and all(map(close, printed, texts)):
-            return mistake
-    return None
-
-
-def _disabled(nb: nbformat.NotebookNode, keep: set[str], titles: Mapping[str, str]) -> nbformat.NotebookNode:
-    """A copy of ``nb`` in which every exercise cell not in ``keep`` raises instead of running."""
-    trial = copy.deepcopy(nb)
-    for exercise, cells in notebooks.exercise_cells(trial).items():
-        if exercise not in keep:
-            for cell in cells:
-                cell.source = f"# EXERCISE {exercise}: {titles[exercise]}\n{NOT_RUN}"
-    return trial
-
-
-def _dies(run: Run, cells: Sequence[int]) -> bool:
-    killer = _killer(run.outcomes)
-    return killer is not None and killer in cells
-
-
 def _expected_outputs(outputs: list[dict]) -> list[nbformat.NotebookNode]:
     """A check cell's outputs as the key stores them: its stdout in one stream, then its plain-text results."""
     text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream" and o.get("name") == "stdout")
@@ -405,12 +267,12 @@ def grade_notebook(nb: nbformat.NotebookNode, name: str, chapter: str, *, cell_t
     while True:
         result = run(nb)
         outcomes = result.outcomes
-        killer = _killer(outcomes)
+        killer = kernel_deaths.killer(outcomes)
         if killer is None or killer not in owner or owner[killer] in stopped:
             break
         suspect = owner[killer]
-        culprit, reason = _culprit(nb, suspect, exercises, stopped, run, verdict.titles)
-        stopped[culprit] = reason or f"{_where(nb, killer, suspect)}: {outcomes[killer].reason or 'kernel died'}"
+        culprit, reason = kernel_deaths.culprit(nb, suspect, exercises, stopped, run, verdict.titles)
+        stopped[culprit] = reason or f"{where(nb, killer, suspect)}: {outcomes[killer].reason or 'kernel died'}"
         # Fail it, and run again without it so the others are graded.
         for cell in notebooks.exercise_cells(nb)[culprit]:
             cell.source = f"# EXERCISE {culprit}: {verdict.titles[culprit]}\n{NOT_RUN}"
@@ -423,39 +285,24 @@ def grade_notebook(nb: nbformat.NotebookNode, name: str, chapter: str, *, cell_t
             verdict.exercises[exercise] = False
             if exercise in stopped:
                 continue
-            where = _where(nb, cell, exercise)
+            place = where(nb, cell, exercise)
             got = _stdout(result.outputs[cell]) if cell in result.outputs else None
             if outcome.reason.startswith("output differs") and got is not None and expected.get(cell) is not None:
                 differs.add(exercise)
-                reason = f"{where}, {first_difference(got, expected[cell])}"
+                reason = f"{place}, {first_difference(got, expected[cell])}"
             else:
-                reason = f"{where}: {outcome.reason}"
+                reason = f"{place}: {outcome.reason}"
                 if cell in expected and outcome.reason.startswith("raised "):
                     differs.add(exercise)  # a check that raised can match a known mistake that raises the same
             verdict.reasons.setdefault(exercise, reason)
         elif not outcome.reason.startswith("not run: the kernel had died"):
-            verdict.environment.append(f"{_cell_label(nb, cell)}: {outcome.reason}")
+            verdict.environment.append(f"{cell_label(nb, cell)}: {outcome.reason}")
     for exercise, reason in stopped.items():
         verdict.exercises[exercise] = False
         verdict.reasons[exercise] = reason
     verdict._printed = check_outputs(nb, result)  # for the diagnoses; not part of the verdict's data
     verdict._differs = differs - set(stopped)
     return verdict
-
-
-def _culprit(nb: nbformat.NotebookNode, suspect: str, exercises: Sequence[notebooks.Exercise],
-             stopped: Mapping[str, str], run: Callable[[nbformat.NotebookNode], Run],
-             titles: Mapping[str, str]) -> tuple[str, str | None]:
-    """The exercise that stopped the kernel while ``suspect`` ran, and its reason (``None``: the suspect's own)."""
-    cells = next(ex.cells for ex in exercises if ex.id == suspect)
-    earlier = [ex.id for ex in exercises if ex.id != suspect and ex.id not in stopped and min(ex.cells) < min(cells)]
-    if not earlier or _dies(run(_disabled(nb, {suspect}, titles)), cells):
-        return suspect, None
-    for other in reversed(earlier):  # the nearest first: a timer is usually started just before
-        if _dies(run(_disabled(nb, {other, suspect}, titles)), cells):
-            return other, (f"the exercise cell started something (a thread or a timer) that stopped the kernel "
-                           f"later, while exercise {suspect} ran (kernel died; confirmed by running the two alone)")
-    return suspect, None
 
 
 def grade_submission(source: str | Path | Mapping, *, chapter: str | None = None,
@@ -537,26 +384,3 @@ def grade_class(sources: Sequence[str | Path], *, chapter: str | None = None, ce
             if on_verdict:
                 on_verdict(futures[future], verdicts[futures[future]])
     return verdicts
-
-
-def write_gradebook(verdicts: Sequence[Verdict], path: str | Path) -> tuple[Path, Path]:
-    """Write the gradebook CSV (one row per submission, 1/0 per exercise, a total) and, beside it, a
-    JSON file with every verdict's reasons. Returns both paths."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    exercises: list[str] = []
-    for verdict in verdicts:
-        exercises += [key for key in verdict.exercises if key not in exercises]
-    with open(path, "w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
-        writer.writerow(["submission", "chapter", *[f"exercise {key}" for key in exercises], "total", "graded",
-                         "diagnoses"])
-        for verdict in verdicts:
-            writer.writerow([verdict.submission, verdict.chapter or "",
-                             *[int(verdict.exercises.get(key, False)) for key in exercises], verdict.score,
-                             "no: " + verdict.problem if verdict.problem else "yes",
-                             " | ".join(f"{key}: {text}" for key, text in verdict.diagnoses.items())])
-    details = path.with_suffix(".json")
-    details.write_text(json.dumps([{**asdict(v), "score": v.score} for v in verdicts], indent=2,
-                                  ensure_ascii=False), encoding="utf-8")
-    return path, details
