@@ -222,9 +222,14 @@ def test_a_check_cell_rewritten_to_print_the_expected_text_fails(tiny_course, tm
 
 
 @pytest.mark.slow
-def test_an_endless_loop_fails_by_its_time_limit_and_the_rest_is_still_graded(tiny_course, tmp_path):
-    verdict = grade_submission(submit(tmp_path / "loop.ipynb", first="while True:\n    pass"), cell_timeout=4)
-    assert verdict.exercises == {"1": False, "2": True} and not verdict.environment
+@pytest.mark.parametrize(("second", "passes"), [("z = x // 2", True), ("z = x", False), (STUB, False)])
+def test_an_endless_loop_fails_by_its_time_limit_and_the_rest_is_still_graded(tiny_course, tmp_path, second, passes):
+    """nbval marks every cell after a timeout "expected to fail" (reported as skipped): the grader does not take
+    that for a pass; it fails the exercise that hung and grades the others on a run without it (found by a
+    tester: a `time.sleep` in exercise 1 passed every later stub)."""
+    verdict = grade_submission(submit(tmp_path / "loop.ipynb", first="import time\ntime.sleep(10 ** 6)",
+                                      second=second), cell_timeout=4)
+    assert verdict.exercises == {"1": False, "2": passes} and not verdict.environment, verdict.report()
     assert verdict.reasons["1"] == "the exercise cell: timed out after 4 s"
 
 

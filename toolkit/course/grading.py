@@ -49,6 +49,7 @@ from toolkit.course import kernel_deaths, notebooks, submission
 from toolkit.course import mistakes as known
 from toolkit.course.checks import DEFAULT_SEED
 from toolkit.course.kernel_deaths import NOT_RUN
+from toolkit.course.nbval_plugin import AFTER_TIMEOUT
 from toolkit.course.nbval_plugin import _stdout
 from toolkit.course.runner import Run, run_notebook
 from toolkit.course.verdicts import (
@@ -295,7 +296,7 @@ def grade_notebook(nb: nbformat.NotebookNode, name: str, chapter: str, *, cell_t
                 if cell in expected and outcome.reason.startswith("raised "):
                     differs.add(exercise)  # a check that raised can match a known mistake that raises the same
             verdict.reasons.setdefault(exercise, reason)
-        elif not outcome.reason.startswith("not run: the kernel had died"):
+        elif not outcome.reason.startswith(("not run: the kernel had died", AFTER_TIMEOUT)):
             verdict.environment.append(f"{cell_label(nb, cell)}: {outcome.reason}")
     for exercise, reason in stopped.items():
         verdict.exercises[exercise] = False

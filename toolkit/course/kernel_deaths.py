@@ -20,7 +20,7 @@ def killer(outcomes: dict[int, CellOutcome]) -> int | None:
     the first cell that found the kernel dead (``exit()``, or a hang that no interrupt could stop)."""
     for cell in sorted(outcomes):
         reason = outcomes[cell].reason
-        if reason.startswith("kernel died"):
+        if reason.startswith(("kernel died", "timed out")):  # nbval runs nothing after a timeout, either
             return cell
         if reason == "not run: the kernel had died":
             earlier = [c for c in sorted(outcomes) if c < cell and not outcomes[c].skipped]

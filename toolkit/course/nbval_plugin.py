@@ -37,6 +37,7 @@ KERNEL_OPTION = "--toolkit-kernel"
 RECORD_OPTION = "--toolkit-record"
 CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 KERNEL_DIED = "The kernel died while running this cell"
+AFTER_TIMEOUT = "not run: an earlier cell timed out"
 CELL = re.compile(r"::Cell (\d+)$")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 NUMPY_SCALAR = re.compile(r"\bnp\.(?:u?int|float|bool_?)\d*\(([^()]*)\)")
@@ -233,5 +234,8 @@ class ResultsWriter:
             return
         record = {"cell": int(found.group(1)), "passed": not report.failed, "skipped": report.skipped,
                   "reason": failure_reason(str(report.longrepr)) if report.failed else ""}
+        if "timed out" in str(getattr(report, "wasxfail", "")):
+            # nbval marks every cell after a timeout "expected to fail": its verdict says nothing; it is not run
+            record.update(passed=False, skipped=False, reason=AFTER_TIMEOUT)
         with open(self.path, "a", encoding="utf-8") as out:
             out.write(json.dumps(record) + "\n")
