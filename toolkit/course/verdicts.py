@@ -88,8 +88,17 @@ def where(nb: nbformat.NotebookNode, cell: int, exercise: str) -> str:
     return "the exercise cell" + (f" ({cells.index(cell) + 1} of {len(cells)})" if len(cells) > 1 else "")
 
 
-def _shown(text: str | None) -> str:
-    return "(nothing)" if text is None else repr(text[:100])
+def _shown(text: str | None, start: int = 0) -> str:
+    """Up to 100 characters of a line from ``start`` (marked with "..." where cut), or "(nothing)"."""
+    if text is None:
+        return "(nothing)"
+    return ("..." if start else "") + repr(text[start:start + 100]) + ("..." if len(text) > start + 100 else "")
+
+
+def _window(a: str, b: str) -> int:
+    """Where to start showing two long lines so that their first differing character is in view."""
+    first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    return max(0, first - 40) if first >= 90 else 0
 
 
 def first_difference(got: str, want: str) -> str:
@@ -97,13 +106,16 @@ def first_difference(got: str, want: str) -> str:
 
     >>> first_difference("a 1\\nb 2\\n", "a 1\\nb 3\\n")
     "line 2: expected 'b 3', got 'b 2'"
+    >>> first_difference("x" * 150 + " True", "x" * 150 + " False").count("False")  # the difference is in view
+    1
     """
     mine, theirs = got.splitlines(), want.splitlines()
     for line in range(max(len(mine), len(theirs))):
         a = mine[line] if line < len(mine) else None
         b = theirs[line] if line < len(theirs) else None
         if a is None or b is None or not close(a, b):
-            return f"line {line + 1}: expected {_shown(b)}, got {_shown(a)}"
+            start = _window(a, b) if a is not None and b is not None else 0
+            return f"line {line + 1}: expected {_shown(b, start)}, got {_shown(a, start)}"
     return "the outputs differ"
 
 

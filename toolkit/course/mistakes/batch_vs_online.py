@@ -207,6 +207,21 @@ return total""",
     value = tf.add_n(parts) / len(parts)
 return tape.gradient(value, model.trainable_variables)""",
         ),
+        Mistake(
+            (
+                'This is the gradient of the log-likelihood, which points uphill: take the gradient of the loss '
+                '(minus the log-likelihood), so that the optimizer can subtract it.'
+            ),
+            """total = [tf.zeros_like(v) for v in model.trainable_variables]
+pieces = range(0, len(x), micro_batch)
+for start in pieces:
+    with tf.GradientTape() as tape:
+        logp = tf.nn.log_softmax(model(x[start:start + micro_batch], training=True))
+        labels = tf.cast(y[start:start + micro_batch], tf.int32)
+        likelihood = tf.reduce_mean(tf.gather(logp, labels, axis=1, batch_dims=1))
+    total = [t + g / len(pieces) for t, g in zip(total, tape.gradient(likelihood, model.trainable_variables))]
+return total""",
+        ),
     ),
     "5": (
         Mistake(

@@ -7,6 +7,19 @@ MISTAKES: dict[str, tuple[Mistake, ...]] = {
     "1": (
         Mistake(
             (
+                'This shuffles the labels but leaves the inputs in order, so every input is paired with another '
+                'sample\'s label: index x and y with the same permutation.'
+            ),
+            """order = np.random.default_rng(seed).permutation(len(x))
+y = y[order]
+share, batches = global_batch // num_workers, []
+for step in range(len(x) // global_batch):
+    low = step * global_batch + worker_index * share
+    batches.append((x[low:low + share], y[low:low + share]))
+return batches""",
+        ),
+        Mistake(
+            (
                 'This shuffles with a seed per worker, so the workers disagree on the batches: all '
                 'shuffle with the same seed.'
             ),
