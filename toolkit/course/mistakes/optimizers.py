@@ -99,12 +99,37 @@ self.assign_sub(variable, learning_rate * b)""",
     ),
     "3": (
         Mistake(
-            'A smaller constant rate is not a schedule.',
-            'return 0.02',
+            "This counts from zero: Keras passes the updates already made, so the first update is step 0 and its "
+            "rate is peak / warmup; use the update number t = step + 1.",
+            """t = keras.ops.cast(step, "float32")
+warmup = float(self.warmup)
+return self.peak * keras.ops.minimum(t / warmup, keras.ops.sqrt(warmup / keras.ops.maximum(t, 1.0)))""",
         ),
         Mistake(
-            'Counts epochs, not steps: the rate is gone after 4 samples.',
-            'return keras.optimizers.schedules.CosineDecay(0.05, decay_steps=4)',
+            "This decays as 1 / t after the warm-up, twice as fast on a log scale: the Transformer's schedule "
+            "decays as 1 / sqrt(t), peak * sqrt(warmup / t).",
+            """t = keras.ops.cast(step, "float32") + 1.0
+return self.peak * keras.ops.minimum(t / self.warmup, self.warmup / t)""",
+        ),
+        Mistake(
+            "This jumps from peak down to peak / sqrt(warmup) when the warm-up ends: scale the decay by "
+            "sqrt(warmup), peak * sqrt(warmup / t), so that it starts where the warm-up stops.",
+            """t = keras.ops.cast(step, "float32") + 1.0
+return keras.ops.where(t <= self.warmup, self.peak * t / self.warmup, self.peak / keras.ops.sqrt(t))""",
+        ),
+        Mistake(
+            "This uses Python's float, min and math.sqrt on the step, which fail when the optimizer calls the "
+            "schedule inside a compiled step (the step is a symbolic tensor there): use keras.ops.",
+            """import math
+t = float(step) + 1
+return self.peak * min(t / self.warmup, math.sqrt(self.warmup / t))""",
+        ),
+        Mistake(
+            "This is Keras's cosine decay with a warm-up, another schedule: its warm-up starts at 0 at step 0 and "
+            "it then decays along a cosine, not as 1 / sqrt(t).",
+            """return keras.optimizers.schedules.CosineDecay(0.0, decay_steps=10**6, warmup_target=self.peak,
+                                              warmup_steps=self.warmup)(step)""",
+            lazy=True,
         ),
     ),
     "4": (
@@ -180,6 +205,12 @@ correction = 1 - tf.pow(tf.cast(self.rho, variable.dtype), tf.cast(self.iteratio
 b.assign(self.momentum * b + g / (tf.sqrt(v / correction) + self.epsilon))
 variable.assign_sub(tf.cast(learning_rate, variable.dtype) * b)""",
     ),
+    "3": (
+        # TensorFlow ops in float64 and tf.where instead of keras.ops.minimum
+        """t = tf.cast(step, tf.float64) + 1.0
+w = tf.constant(self.warmup, tf.float64)
+return tf.cast(self.peak * tf.where(t <= w, t / w, tf.sqrt(w / t)), tf.float32)""",
+    ),
     "4": (
         # returns a NumPy scalar (a float subclass), not a float: its repr is np.float64(...); a power iteration
         """with tf.GradientTape() as outer:
@@ -204,4 +235,5 @@ return unbiased / batch_size * (1 - batch_size / n)""",
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "1": ("optimizers.Adam", "opt.Adam", "optimizers.AdamW", "opt.AdamW", "optim.adam"),
     "2": ("optimizers.RMSprop", "opt.RMSprop", "optim.rmsprop", "optimizers.Adam", "opt.Adam"),
+    "3": ("schedules.CosineDecay", "schedules.cosine_with_warmup", "schedules.OneCycle"),
 }
