@@ -3,12 +3,6 @@ from the solution (``toolkit.course.mistakes``)."""
 
 from toolkit.course.mistakes import Mistake
 
-_BUILD = """rate = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log")
-model = tk.models.mlp(hidden=(hp.Int("width", 32, 256, step=32),),
-                      dropout=hp.Float("dropout", 0.0, 0.5, step=0.1), seed=0)
-model.compile(optimizer=keras.optimizers.Adam(rate), loss=tk.default_loss(), metrics=["accuracy"])
-return model"""
-
 MISTAKES: dict[str, tuple[Mistake, ...]] = {
     "1": (
         Mistake(
