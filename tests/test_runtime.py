@@ -52,3 +52,26 @@ def test_peak_memory_sees_a_tensor_made_inside_the_block():
     with tk.peak_memory() as memory:
         tf.zeros((256, 1024))
     assert memory.mib >= 1.0 and memory.device.endswith(":0")
+
+
+def test_peak_memory_is_not_shrunk_by_garbage_collected_inside_the_block():
+    import gc
+
+    import tensorflow as tf
+
+    class Cycle:
+        pass
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        garbage = Cycle()
+        garbage.itself, garbage.tensor = garbage, tf.ones((128, 1024))  # 0.5 MiB, freed only by gc
+        del garbage
+        with tk.peak_memory() as memory:
+            gc.collect()  # as an automatic collection would, mid-block
+            tf.zeros((256, 1024))
+    finally:
+        if was_enabled:
+            gc.enable()
+    assert memory.mib >= 1.0

@@ -7,6 +7,7 @@ imports TensorFlow only inside its functions, so ``start_tensorflow`` can run be
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import tempfile
@@ -135,9 +136,13 @@ def peak_memory(device: str | None = None) -> Iterator[PeakMemory]:
 
     It counts tensors created in the block (weights, batches, activations, a data set converted
     to a tensor), not NumPy arrays held by Python. Used by ``compare`` and chapter 1.
+
+    Garbage is collected first: otherwise tensors left in reference cycles before the block could
+    be freed by a collection inside it, and the block's peak would shrink by their size.
     """
     import tensorflow as tf
 
+    gc.collect()
     result = PeakMemory(device or compute_device())
     tf.config.experimental.reset_memory_stats(result.device)
     held_before = tf.config.experimental.get_memory_info(result.device)["current"]
