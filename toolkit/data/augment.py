@@ -187,8 +187,10 @@ def augmenter(spec: AugmentSpec, seed: int | None = 0, name: str = "augmentation
 
 
 def with_augmentation(model: keras.Model, spec: AugmentSpec, seed: int | None = 0) -> keras.Model:
-    """``model`` with the augmentation in front of it: applied in training, the identity at
-    inference, run wherever the model runs (the GPU, in Colab). Inputs keep the model's shape."""
+    """``model`` with the augmentation in front of it, run wherever the model runs (the GPU, in Colab);
+    inputs keep the model's shape. Chapter 3. ``fit`` applies it; ``evaluate``, ``predict`` and
+    ``training=False`` skip it, but a plain call ``augmented(x)`` augments, because Keras 3's random
+    preprocessing layers default to ``training=True``: serve the bare ``model``."""
     input_shape = tuple(model.input_shape[1:]) if hasattr(model, "input_shape") else None
     if input_shape is None or len(input_shape) not in (2, 3):
         raise ArgumentError(f"with_augmentation needs a model whose input is an image, got input shape {input_shape}.")

@@ -77,18 +77,84 @@ return augment_dataset(batches, AugmentSpec(), seed=seed)""",
     ),
     "3": (
         Mistake(
-            "The order turned around: augments the model's outputs instead of its inputs.",
-            'return keras.Sequential([keras.Input(model.input_shape[1:]), model, augmentation])',
+            "Feeds raw 0-255 pixels to a model trained on [0, 1]: rescale by 1/255 inside the models.",
+            """shape = tuple(model.input_shape[1:])
+trainer = keras.Sequential([keras.Input((math.prod(shape),)), keras.layers.Reshape(shape), augmentation, model])
+server = keras.Sequential([keras.Input((math.prod(shape),)), keras.layers.Reshape(shape), model])
+return trainer, server""",
         ),
         Mistake(
-            'Trains a copy, so the model passed in never learns.',
-            """copy = keras.models.clone_model(model)
-return keras.Sequential([keras.Input(model.input_shape[1:]), augmentation, copy])""",
+            "Scales the pixels to [-1, 1], but the model was trained on [0, 1]: Rescaling(1 / 255).",
+            """shape = tuple(model.input_shape[1:])
+trainer = keras.Sequential([keras.Input((math.prod(shape),)), keras.layers.Rescaling(1 / 127.5, offset=-1),
+                            keras.layers.Reshape(shape), augmentation, model])
+server = keras.Sequential([keras.Input((math.prod(shape),)), keras.layers.Rescaling(1 / 127.5, offset=-1),
+                           keras.layers.Reshape(shape), model])
+return trainer, server""",
         ),
         Mistake(
-            "The toolkit's with_augmentation builds its own layers from an AugmentSpec and ignores the ones given: "
-            "put the given augmentation in front of the model.",
-            """return tk.augment.with_augmentation(model, AugmentSpec(rotation_degrees=36, zoom=0.2))""",
+            "Reads each row column by column: a CSV row lists the pixels row by row (pixel r * width + c), which is "
+            "Reshape((height, width, channels)) as it stands.",
+            """height, width, channels = model.input_shape[1:]
+
+
+def preprocessing():
+    return [keras.Input((height * width * channels,)), keras.layers.Rescaling(1 / 255),
+            keras.layers.Reshape((width, height, channels)), keras.layers.Permute((2, 1, 3))]
+
+
+return keras.Sequential([*preprocessing(), augmentation, model]), keras.Sequential([*preprocessing(), model])""",
+        ),
+        Mistake(
+            "Serves the training model: a plain call, server(rows), runs its random layers, because Keras 3's "
+            "preprocessing layers default to training=True (only fit, evaluate, predict or training=False switch "
+            "them off): deploy a model without them.",
+            """shape = tuple(model.input_shape[1:])
+trainer = keras.Sequential([keras.Input((math.prod(shape),)), keras.layers.Rescaling(1 / 255),
+                            keras.layers.Reshape(shape), augmentation, model])
+return trainer, trainer""",
+        ),
+        Mistake(
+            "Trains a copy (clone_model), so the model passed in, and the server built on it, never learn.",
+            """shape = tuple(model.input_shape[1:])
+trainer = keras.Sequential([keras.Input((math.prod(shape),)), keras.layers.Rescaling(1 / 255),
+                            keras.layers.Reshape(shape), augmentation, keras.models.clone_model(model)])
+server = keras.Sequential([keras.Input((math.prod(shape),)), keras.layers.Rescaling(1 / 255),
+                           keras.layers.Reshape(shape), model])
+return trainer, server""",
+        ),
+        Mistake(
+            "The server holds a copy of the weights taken before training, so it never follows the trainer: build "
+            "it on the model itself, and the two share its weights.",
+            """shape = tuple(model.input_shape[1:])
+trainer = keras.Sequential([keras.Input((math.prod(shape),)), keras.layers.Rescaling(1 / 255),
+                            keras.layers.Reshape(shape), augmentation, model])
+exported = keras.models.clone_model(model)
+exported.set_weights(model.get_weights())
+server = keras.Sequential([keras.Input((math.prod(shape),)), keras.layers.Rescaling(1 / 255),
+                           keras.layers.Reshape(shape), exported])
+return trainer, server""",
+        ),
+        Mistake(
+            "A Lambda layer holds Python code, which load_model refuses to load in safe mode: scale and reshape "
+            "with Rescaling and Reshape, which are saved as settings.",
+            """shape = tuple(model.input_shape[1:])
+trainer = keras.Sequential([keras.Input((math.prod(shape),)), keras.layers.Lambda(lambda x: x / 255.0),
+                            keras.layers.Reshape(shape), augmentation, model])
+server = keras.Sequential([keras.Input((math.prod(shape),)), keras.layers.Lambda(lambda x: x / 255.0),
+                           keras.layers.Reshape(shape), model])
+return trainer, server""",
+        ),
+        Mistake(
+            "The models take images, not the raw rows the service sends: put the scaling and the reshape inside "
+            "them.",
+            """return keras.Sequential([keras.Input(model.input_shape[1:]), augmentation, model]), model""",
+            lazy=True,
+        ),
+        Mistake(
+            "The toolkit's with_augmentation builds its own layers from an AugmentSpec, for image inputs: put the "
+            "scaling, the reshape and the given augmentation in front of the model yourself.",
+            """return tk.augment.with_augmentation(model, AugmentSpec(rotation_degrees=36, zoom=0.2)), model""",
             lazy=True,
         ),
     ),
@@ -160,9 +226,12 @@ def augment(x, y):
 return shuffled.batch(batch_size, drop_remainder=False).map(augment, num_parallel_calls=4).prefetch(2)""",
     ),
     "3": (
-        # the functional API instead of Sequential
-        """inputs = keras.Input(shape=model.input_shape[1:])
-return keras.Model(inputs, model(augmentation(inputs)))""",
+        # the functional API, one preprocessing shared by both models, the scaling after the augmentation
+        """height, width, channels = model.input_shape[1:]
+rows = keras.Input(shape=(height * width * channels,))
+images = keras.layers.Reshape((height, width, channels))(rows)
+to_unit = keras.layers.Rescaling(scale=1.0 / 255.0)
+return keras.Model(rows, model(to_unit(augmentation(images)))), keras.Model(rows, model(to_unit(images)))""",
     ),
     "4": (
         # corners from uniform draws, the mask built by one-hot rows and columns
