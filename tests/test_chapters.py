@@ -138,9 +138,10 @@ def _verdict(path, **options):
 
 @pytest.mark.slow
 def test_chapter_1_grades_the_same_three_runs_in_a_row():
-    """The whole solution notebook, narrative included, graded three times: every exercise passes, every
-    narrative cell runs, and the verdicts are identical."""
-    grading = Grading(reuse_runs=False)  # one check seed for the three runs; the solution runs once at it
+    """The whole solution notebook, narrative included, graded three times at the stored seed: every exercise
+    passes, every narrative cell prints what is stored, and the verdicts are identical. (Each chapter's class
+    below grades its solution at a seed drawn for the session.)"""
+    grading = Grading(seed=DEFAULT_SEED, reuse_runs=False)  # the stored outputs are the key: no solution run
     runs = [_verdict(CHAPTERS[0], grading=grading) for _ in range(3)]
     assert runs[0] == runs[1] == runs[2]
     exercises, environment, problem = runs[0]
@@ -201,7 +202,7 @@ class Graded:
     learner: object
     wrong: list  # round k: every exercise's k-th known mistake
     right: list  # round k: every exercise's k-th right answer
-    forbidden: list  # round k: the solution, with every exercise's k-th forbidden name used too
+    forbidden: list  # the solution, with every exercise's first forbidden name used too
 
 
 @functools.cache
@@ -217,9 +218,8 @@ def graded(stem: str) -> Graded:
              for k, answers in enumerate(mistakes.rounds(stem))]
     right = [_answered(source, {e: a[k] for e, a in rights.items() if len(a) > k}, folder / f"right{k}_{source.name}")
              for k in range(max(map(len, rights.values()), default=0))]
-    forbidden = [_answered(source, {}, folder / f"forbidden{k}_{source.name}",
-                           {e: _reference(names[k]) for e, names in banned.items() if len(names) > k})
-                 for k in range(max(map(len, banned.values()), default=0))]
+    forbidden = [_answered(source, {}, folder / f"forbidden_{source.name}",
+                           {e: _reference(names[0]) for e, names in banned.items()})] if banned else []
     grading = Grading(exercises_only=True)
     verdicts = grade_class([source, learner.learner_path(source), *wrong, *right, *forbidden], jobs=2,
                            grading=grading)
@@ -328,14 +328,26 @@ def test_every_right_answer_written_differently_passes(source):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("source", [c for c in CHAPTERS if mistakes.forbidden(c.stem)], ids=lambda p: p.name)
-def test_every_forbidden_name_fails_an_otherwise_right_answer_with_its_diagnosis(source):
+def test_a_forbidden_name_fails_an_otherwise_right_answer_with_its_diagnosis(source):
+    """Graded: the solution with each exercise's first forbidden name in it fails those exercises only."""
     banned = mistakes.forbidden(source.stem)
-    for k, verdict in enumerate(graded(source.stem).forbidden):
-        used = {exercise: names[k] for exercise, names in banned.items() if len(names) > k}
-        assert _failed(verdict) == set(used), verdict.report()
-        for exercise, name in used.items():
-            shown = name if name.startswith(("keras.", "tf.", "np.")) else f"tk.{name}"
-            assert verdict.diagnoses[exercise] == mistakes.FORBIDDEN_DIAGNOSIS.format(exercise=exercise, name=shown)
+    (verdict,) = graded(source.stem).forbidden
+    assert _failed(verdict) == set(banned), verdict.report()
+    for exercise, names in banned.items():
+        shown = names[0] if names[0].startswith(("keras.", "tf.", "np.")) else f"tk.{names[0]}"
+        assert verdict.diagnoses[exercise] == mistakes.FORBIDDEN_DIAGNOSIS.format(exercise=exercise, name=shown)
+
+
+@pytest.mark.parametrize("source", [c for c in CHAPTERS if mistakes.forbidden(c.stem)], ids=lambda p: p.name)
+def test_every_forbidden_name_is_found_in_an_otherwise_right_exercise_cell(source):
+    """The scan the grader runs on the learner's cells (outside the kernel) finds each forbidden name, alone,
+    beside the solution, and finds none in the solution itself."""
+    cells = notebooks.exercise_cells(notebooks.read(source))
+    for exercise, names in mistakes.forbidden(source.stem).items():
+        solution = "\n".join(cell.source for cell in cells[exercise])
+        assert mistakes.forbidden_calls(solution, names) == [], exercise
+        for name in names:
+            assert mistakes.forbidden_calls(solution + "\n" + _reference(name), names) == [name], (exercise, name)
 
 
 @pytest.mark.slow
@@ -361,5 +373,5 @@ def _print_the_stored_output(lines):
 get_ipython().input_transformers_cleanup.append(_print_the_stored_output)'''
     path = tmp_path / "01_batch_vs_online.ipynb"
     nbformat.write(nb, str(path))
-    verdict = grade_submission(path, exercises_only=True)
+    verdict = grade_submission(path, grading=graded(CHAPTERS[0].stem).grading)  # its solution run, reused
     assert verdict.exercises and not any(verdict.exercises.values()), verdict.report()
