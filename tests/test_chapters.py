@@ -190,7 +190,7 @@ def _answered(source, answers: dict, path, extra: dict | None = None):
 
 def _reference(name: str) -> str:
     """A line that names a forbidden entry without changing what the cell does."""
-    return f"_forbidden = {name if name.startswith(('keras.', 'tf.', 'np.')) else 'tk.' + name}"
+    return f"_forbidden = {mistakes.shown_name(name)}"
 
 
 @dataclass
@@ -334,8 +334,8 @@ def test_a_forbidden_name_fails_an_otherwise_right_answer_with_its_diagnosis(sou
     (verdict,) = graded(source.stem).forbidden
     assert _failed(verdict) == set(banned), verdict.report()
     for exercise, names in banned.items():
-        shown = names[0] if names[0].startswith(("keras.", "tf.", "np.")) else f"tk.{names[0]}"
-        assert verdict.diagnoses[exercise] == mistakes.FORBIDDEN_DIAGNOSIS.format(exercise=exercise, name=shown)
+        assert verdict.diagnoses[exercise] == mistakes.FORBIDDEN_DIAGNOSIS.format(exercise=exercise,
+                                                                                name=mistakes.shown_name(names[0]))
 
 
 @pytest.mark.parametrize("source", [c for c in CHAPTERS if mistakes.forbidden(c.stem)], ids=lambda p: p.name)

@@ -453,7 +453,7 @@ def test_a_known_mistake_shows_its_diagnosis_and_an_unknown_one_the_plain_reason
     assert same.diagnoses == {"1": "Forgets to double."}  # two mistakes print the same: the first is named
     assert other.diagnoses == {} and other.reasons["1"] == "check 1, line 1: expected '40', got '60'"
     assert lazy.exercises == {"1": True, "2": False}
-    assert lazy.diagnoses == {"2": "Exercise 2 calls tk.transfer.unfreeze, the toolkit's own version of what it "
+    assert lazy.diagnoses == {"2": "Exercise 2 calls tk.transfer.unfreeze, a ready-made version of what it "
                                    "asks you to write."}
     outputs = shared.mistake_outputs("99_tiny")["1"]
     assert [texts for _, texts in outputs] == [["22\n"], ["20\n"], ["20\n"]]

@@ -338,7 +338,7 @@ def grade_submission(source: str | Path | Mapping, *, chapter: str | None = None
     for exercise, cells in notebooks.exercise_cells(nb).items():  # the learner's own cells, read, never run here
         if exercise in banned and (calls := known.forbidden_calls("\n".join(c.source for c in cells),
                                                                   banned[exercise])):
-            shown = calls[0] if calls[0].startswith(("keras.", "tf.", "np.")) else f"tk.{calls[0]}"
+            shown = known.shown_name(calls[0])
             verdict.exercises[exercise] = False
             verdict.reasons[exercise] = f"the exercise cell calls {shown}, which this exercise asks you to write"
             verdict.diagnoses[exercise] = known.FORBIDDEN_DIAGNOSIS.format(exercise=exercise, name=shown)

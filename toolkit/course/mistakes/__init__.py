@@ -32,7 +32,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 Answer = str | tuple[str, ...]
-FORBIDDEN_DIAGNOSIS = "Exercise {exercise} calls {name}, the toolkit's own version of what it asks you to write."
+FORBIDDEN_DIAGNOSIS = "Exercise {exercise} calls {name}, a ready-made version of what it asks you to write."
+
+
+def shown_name(entry: str) -> str:
+    """A ``FORBIDDEN`` entry as the learner writes it: Keras, TensorFlow and NumPy names as they are, the
+    toolkit's with ``tk.`` in front.
+
+    >>> shown_name("augment.with_augmentation"), shown_name("keras.layers.RandomErasing")
+    ('tk.augment.with_augmentation', 'keras.layers.RandomErasing')
+    """
+    return entry if entry.startswith(("keras.", "tf.", "np.")) else f"tk.{entry}"
 
 
 @dataclass(frozen=True)
