@@ -185,6 +185,10 @@ Traceback:
     ("RuntimeError: Kernel dead on test start", "not run: the kernel had died"),
     ("Traceback...\nNotImplementedError: Exercise 1: replace this line with your code.",
      "raised NotImplementedError: Exercise 1: replace this line with your code."),
+    ("Traceback...\nTypeError: in user code:\n\n    File \"<ipython-input-3>\", line 9, in call  *\n"
+     "        for i in range(images.shape[0]):\n\n"
+     "    TypeError: 'NoneType' object cannot be interpreted as an integer\n",
+     "raised TypeError: 'NoneType' object cannot be interpreted as an integer"),
 ])
 def test_failure_reasons_are_one_readable_line(report, reason):
     assert failure_reason(report).startswith(reason)
@@ -434,7 +438,8 @@ def tiny_mistakes(tiny_course, tmp_path, monkeypatch):
     solution = tiny_solution(tmp_path)
     monkeypatch.setattr(submission, "solutions", lambda: {"99_tiny": solution})
     found = {"1": (known.Mistake("Adds two instead of doubling.", "y = x + 2"),
-                   known.Mistake("Forgets to double.", "y = x"), known.Mistake("Also forgets.", "y = x * 1"))}
+                   known.Mistake("Forgets to double.", "y = x"), known.Mistake("Also forgets.", "y = x * 1")),
+             "2": (known.Mistake("Calls unfreeze.", "z = x // 3\nf = tk.transfer.unfreeze", lazy=True),)}
     monkeypatch.setattr(known, "mistakes", lambda chapter: found if chapter == "99_tiny" else {})
     monkeypatch.setattr(known, "forbidden", lambda chapter: {"2": ("transfer.unfreeze",)})
     return found
@@ -445,8 +450,9 @@ def test_a_known_mistake_shows_its_diagnosis_and_an_unknown_one_the_plain_reason
     shared = grading.Grading(seed=7, exercises_only=True)
     paths = [submit(tmp_path / "plus.ipynb", first="y = x + 2"), submit(tmp_path / "same.ipynb", first="y = x * 1"),
              submit(tmp_path / "other.ipynb", first="y = 3 * x"),
-             submit(tmp_path / "lazy.ipynb", second="z = x // 2\ntk.transfer.unfreeze")]
-    plus, same, other, lazy = grade_class(paths, grading=shared, jobs=2)
+             submit(tmp_path / "lazy.ipynb", second="z = x // 2\ntk.transfer.unfreeze"),
+             submit(tmp_path / "third.ipynb", second="z = x // 3")]
+    plus, same, other, lazy, third = grade_class(paths, grading=shared, jobs=2)
     assert plus.exercises == {"1": False, "2": True} and plus.diagnoses == {"1": "Adds two instead of doubling."}
     assert plus.reasons["1"] == "check 1, line 1: expected '40', got '22'"
     assert "Looks like a known mistake: Adds two instead of doubling." in plus.report()
@@ -455,10 +461,12 @@ def test_a_known_mistake_shows_its_diagnosis_and_an_unknown_one_the_plain_reason
     assert lazy.exercises == {"1": True, "2": False}
     assert lazy.diagnoses == {"2": "Exercise 2 calls tk.transfer.unfreeze, a ready-made version of what it "
                                    "asks you to write."}
+    # it prints what the mistake that calls unfreeze prints, but calls nothing: that diagnosis would be false
+    assert third.exercises == {"1": True, "2": False} and third.diagnoses == {}, third.report()
     outputs = shared.mistake_outputs("99_tiny")["1"]
     assert [texts for _, texts in outputs] == [["22\n"], ["20\n"], ["20\n"]]
-    # the solution's run, the three submissions that ran, and the mistake rounds not already run as submissions
-    assert shared.runs_started == 1 + 4 + 2
+    # the solution's run, the five submissions, and the two mistake rounds not already run as one (round 2 is same's)
+    assert shared.runs_started == 1 + 5 + 2
 
 
 TIMER = "import os, threading\nthreading.Timer(4, lambda: os._exit(1)).start()\ny = 2 * x"
