@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
+import pytest
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import toolkit as tk
 
-import pytest  # noqa: E402
-
-import toolkit as tk  # noqa: E402
+tk.runtime.tensorflow_environment(log_level="2")  # before any test module imports TensorFlow
 
 
 def pytest_collection_modifyitems(config, items):

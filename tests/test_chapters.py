@@ -271,12 +271,6 @@ def test_every_exercise_has_two_plausible_wrong_answers(source, tmp_path):
             assert "### BEGIN SOLUTION" not in cells[0].source and "\n" in cells[0].source, exercise
 
 
-def _forbidden_calls(mistake: mistakes.Mistake, names: tuple[str, ...]) -> list[str]:
-    """The forbidden names a known mistake calls (its diagnosis is then the forbidden call's)."""
-    answer = mistake.answer
-    return mistakes.forbidden_calls("\n".join(answer if isinstance(answer, tuple) else (answer,)), names)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.name)
 def test_every_known_mistake_fails_its_exercise_only_and_shows_its_diagnosis(source):
@@ -290,7 +284,7 @@ def test_every_known_mistake_fails_its_exercise_only_and_shows_its_diagnosis(sou
             problems.append(f"round {k}: failed {sorted(_failed(verdict))}, expected {sorted(wrong)}\n"
                             f"{verdict.report()}")
         for exercise in sorted(wrong & _failed(verdict)):
-            calls = _forbidden_calls(found[exercise][k], banned.get(exercise, ()))
+            calls = mistakes.called_by(found[exercise][k], banned.get(exercise, ()))
             if calls:  # a lazy answer that calls a forbidden name: the report says so, whatever it printed
                 if "calls" not in verdict.diagnoses.get(exercise, "") or calls[0] not in verdict.diagnoses[exercise]:
                     problems.append(f"exercise {exercise}, mistake {k + 1} calls {calls[0]}, but the report shows "
@@ -311,7 +305,7 @@ def test_the_known_mistakes_of_an_exercise_print_different_outputs(source):
     for exercise, printed in outputs.items():
         for i, (first, a) in enumerate(printed):
             for j, (second, b) in enumerate(printed[i + 1:], i + 1):
-                if any(_forbidden_calls(m, banned.get(exercise, ())) for m in (first, second)):
+                if any(mistakes.called_by(m, banned.get(exercise, ())) for m in (first, second)):
                     continue  # a forbidden call is diagnosed by the call, whatever it prints
                 if a and b and len(a) == len(b) and None not in a + b and all(map(close, a, b)):
                     same.append(f"exercise {exercise}: mistakes {i + 1} ({first.diagnosis!r}) and {j + 1} "

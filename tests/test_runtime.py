@@ -7,7 +7,7 @@ import time
 import pytest
 
 import toolkit as tk
-from tests.helpers import run_python
+from tests.helpers import run_python, subprocess_env
 from toolkit.errors import RuntimeConfigurationError
 
 SIDE_EFFECTS = """
@@ -52,6 +52,16 @@ def test_peak_memory_sees_a_tensor_made_inside_the_block():
     with tk.peak_memory() as memory:
         tf.zeros((256, 1024))
     assert memory.mib >= 1.0 and memory.device.endswith(":0")
+
+
+@pytest.mark.slow
+def test_without_allocator_statistics_peak_memory_says_how_to_get_them():
+    """TensorFlow with neither oneDNN (off by default on AMD CPUs) nor the statistics-keeping CPU allocator."""
+    code = ("import tensorflow as tf, toolkit as tk\ntry:\n    with tk.peak_memory():\n        tf.zeros(9)\n"
+            "except tk.errors.RuntimeConfigurationError as error:\n    print(error)")
+    done = run_python("-c", code, env=subprocess_env(TF_ENABLE_ONEDNN_OPTS="0", TF_CPU_ALLOCATOR_USE_BFC="false"))
+    assert "keeps no memory statistics for CPU:0" in done.stdout, done.stdout + done.stderr
+    assert "tk.runtime.start_tensorflow()" in done.stdout and "TF_CPU_ALLOCATOR_USE_BFC=true" in done.stdout
 
 
 def test_peak_memory_is_not_shrunk_by_garbage_collected_inside_the_block():

@@ -20,6 +20,16 @@ from types import ModuleType
 from toolkit.errors import RuntimeConfigurationError
 
 LOG_LEVEL = "TF_CPP_MIN_LOG_LEVEL"
+CPU_ALLOCATOR = "TF_CPU_ALLOCATOR_USE_BFC"  # "true": the CPU allocator keeps the statistics peak_memory reads
+
+
+def tensorflow_environment(log_level: str = "3") -> None:
+    """Set, unless already set, the environment TensorFlow reads once, when it starts (chapters 1-6): its
+    C++ log level, and a CPU allocator that keeps statistics, which ``peak_memory`` reads. Without it
+    only oneDNN's allocator keeps them, and TensorFlow turns oneDNN on for Intel CPUs only: on an AMD CPU
+    ``peak_memory`` would have nothing to read. Does nothing once TensorFlow has started."""
+    os.environ.setdefault(LOG_LEVEL, log_level)
+    os.environ.setdefault(CPU_ALLOCATOR, "true")
 
 
 def start_tensorflow(*, verbose: bool = False) -> ModuleType:
@@ -29,15 +39,17 @@ def start_tensorflow(*, verbose: bool = False) -> ModuleType:
     error-level lines about CUDA (``failed call to cuInit ... UNKNOWN ERROR (303)``) that are no error
     at all. Quiet, it sets ``TF_CPP_MIN_LOG_LEVEL=3`` (unless set already) and drops what the libraries
     write to stderr while loading, before they read that setting; if the import fails, that text is
-    shown after all. ``verbose`` sets the level to 0 and hides nothing. It changes an environment
-    variable and, during the import only, file descriptor 2: call it before anything imports TensorFlow.
+    shown after all. ``verbose`` sets the level to 0 and hides nothing. It sets the environment of
+    ``tensorflow_environment`` and, during the import only, changes file descriptor 2: call it before
+    anything imports TensorFlow.
     """
     if verbose:
         os.environ[LOG_LEVEL] = "0"
+        tensorflow_environment()
         import tensorflow
 
         return tensorflow
-    os.environ.setdefault(LOG_LEVEL, "3")
+    tensorflow_environment()
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     with tempfile.TemporaryFile() as captured:
@@ -144,7 +156,15 @@ def peak_memory(device: str | None = None) -> Iterator[PeakMemory]:
 
     gc.collect()
     result = PeakMemory(device or compute_device())
-    tf.config.experimental.reset_memory_stats(result.device)
+    try:
+        tf.config.experimental.reset_memory_stats(result.device)
+    except ValueError as error:  # "Cannot reset memory stats for device 'CPU:0'"
+        raise RuntimeConfigurationError(
+            f"TensorFlow keeps no memory statistics for {result.device} in this process, so its peak cannot be "
+            f"measured ({error}). On a CPU without oneDNN (AMD, say) they need {CPU_ALLOCATOR}=true before "
+            "TensorFlow starts: call tk.runtime.start_tensorflow() before anything imports TensorFlow, or set "
+            f"{CPU_ALLOCATOR}=true in the environment, then restart."
+        ) from error
     held_before = tf.config.experimental.get_memory_info(result.device)["current"]
     try:
         yield result

@@ -336,9 +336,9 @@ def grade_submission(source: str | Path | Mapping, *, chapter: str | None = None
                                                                                                progress))
     banned = known.forbidden(key_name)
     for exercise, cells in notebooks.exercise_cells(nb).items():  # the learner's own cells, read, never run here
-        if exercise in banned and (calls := known.forbidden_calls("\n".join(c.source for c in cells),
-                                                                  banned[exercise])):
-            shown = known.shown_name(calls[0])
+        source = "\n".join(c.source for c in cells)
+        if exercise in banned and (calls := known.forbidden_calls(source, banned[exercise])):
+            shown = known.written_as(source, calls[0])
             verdict.exercises[exercise] = False
             verdict.reasons[exercise] = f"the exercise cell calls {shown}, which this exercise asks you to write"
             verdict.diagnoses[exercise] = known.FORBIDDEN_DIAGNOSIS.format(exercise=exercise, name=shown)
@@ -348,8 +348,10 @@ def grade_submission(source: str | Path | Mapping, *, chapter: str | None = None
         except Exception as error:  # no diagnoses is still a grade
             logger.warning("the known mistakes of %s could not be run: %s", key_name, error)
             outputs = {}
-        for exercise in differing:
-            if found := matching_mistake(verdict._printed.get(exercise), outputs.get(exercise, ())):
+        for exercise in differing:  # a mistake that calls a forbidden name is diagnosed by the call, never here
+            candidates = [(m, texts) for m, texts in outputs.get(exercise, ())
+                          if not known.called_by(m, banned.get(exercise, ()))]
+            if found := matching_mistake(verdict._printed.get(exercise), candidates):
                 verdict.diagnoses[exercise] = found.diagnosis
     verdict.seconds = time.monotonic() - started
     return verdict

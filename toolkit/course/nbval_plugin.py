@@ -196,11 +196,15 @@ def failure_reason(text: str) -> str:
         return f"timed out after {float(found.group(1)):g} s"
     if "Cell outputs differ" in text:
         return "output differs from the expected output" + _first_difference(text)
-    errors = re.findall(r"^(\w*(?:Error|Exception|Exit|Interrupt|Iteration)\w*)\b:?\s*(.*)$", text, re.MULTILINE)
-    if errors:
-        name, message = errors[-1]
-        return f"raised {name}" + (f": {message.strip()[:120]}" if message.strip() else "")
-    return "failed"
+    errors = list(re.finditer(r"^(\w*(?:Error|Exception|Exit|Interrupt|Iteration)\w*)\b:?\s*(.*)$", text, re.MULTILINE))
+    if not errors:
+        return "failed"
+    name, message = errors[-1].group(1), errors[-1].group(2).strip()
+    if message.endswith(":"):  # TensorFlow's "TypeError: in user code:": the error itself is its last indented line
+        inner = re.findall(r"^\s+(\w*(?:Error|Exception)\w*): (.+)$", text[errors[-1].end():], re.MULTILINE)
+        if inner:
+            name, message = inner[-1][0], inner[-1][1].strip()
+    return f"raised {name}" + (f": {message[:120]}" if message else "")
 
 
 def _first_difference(text: str) -> str:

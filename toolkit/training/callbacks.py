@@ -94,7 +94,8 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
         if bad:
             raise NonFiniteLossError(
                 f"After epoch {epoch + 1} the weights {bad[:3]} hold NaN/inf although the loss stayed finite: "
-                "a NaN/inf input or gradient slipped through (ReLU hides NaN inputs from the loss). Check the "
+                "a NaN/inf input or gradient slipped through (a NaN gradient from the branch a where() did not take, "
+                "say, leaves the forward pass finite). Check the "
                 "data for non-finite values; with checkpoint_dir= the previous epoch is kept."
             )
 

@@ -207,3 +207,25 @@ def forbidden_calls(source: str, names: tuple[str, ...]) -> list[str]:
     """
     used = names_used(source)
     return [entry for entry in names if any(_matches(name, entry) for name in used)]
+
+
+def called_by(mistake: Mistake, names: tuple[str, ...]) -> list[str]:
+    """The entries of ``names`` a known mistake calls: its report is the forbidden call's, so it is never
+    matched by what it prints."""
+    answer = mistake.answer
+    return forbidden_calls("\n".join(answer if isinstance(answer, tuple) else (answer,)), names)
+
+
+def written_as(source: str, entry: str) -> str:
+    """How ``source`` names the forbidden ``entry``, for the report: the shortest matching dotted name, the
+    toolkit's as ``tk.``; ``shown_name(entry)`` when it does not name it.
+
+    >>> written_as("from keras.optimizers import schedules\\nschedules.CosineDecay(0.1, 9)", "schedules.CosineDecay")
+    'keras.optimizers.schedules.CosineDecay'
+    >>> written_as("import toolkit\\ntoolkit.transfer.unfreeze(f)", "transfer.unfreeze")
+    'tk.transfer.unfreeze'
+    """
+    found = sorted((name for name in names_used(source) if _matches(name, entry)), key=lambda name: (len(name), name))
+    if not found:
+        return shown_name(entry)
+    return "tk." + found[0][len("toolkit."):] if found[0].startswith("toolkit.") else found[0]

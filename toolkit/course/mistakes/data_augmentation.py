@@ -34,6 +34,17 @@ MISTAKES: dict[str, tuple[Mistake, ...]] = {
             'return keras.Sequential([\n    keras.layers.RandomRotation(15 / 360, fill_mode="constant"),\n    keras.layers.RandomTranslation(2 / 28, 2 / 28, fill_mode="constant"),\n    keras.layers.RandomShear(x_factor=math.tan(math.radians(10)), y_factor=0.0, fill_mode="constant"),\n    keras.layers.RandomZoom((-0.2, 0.1), (-0.2, 0.1), fill_mode="constant"),\n])',
         ),
         Mistake(
+            "ImageDataGenerator draws the width's and the height's zoom independently, while RandomZoom without "
+            "width_factor zooms the width with the height, keeping the aspect ratio: give width_factor=(-0.1, 0.2) "
+            "too.",
+            """return keras.Sequential([
+    keras.layers.RandomRotation(15 / 360, fill_mode="constant"),
+    keras.layers.RandomTranslation(2 / 28, 2 / 28, fill_mode="constant"),
+    keras.layers.RandomShear(x_factor=math.tan(math.radians(10)), y_factor=0.0, fill_mode="constant"),
+    keras.layers.RandomZoom((-0.1, 0.2), fill_mode="constant"),
+])""",
+        ),
+        Mistake(
             "The toolkit's AugmentSpec zooms evenly and cannot express zoom_range=[0.9, 1.2]: write RandomZoom((-0.1, 0.2), ...) "
             "yourself.",
             """return tk.augment.augmenter(AugmentSpec(rotation_degrees=15, width_shift=2 / 28, height_shift=2 / 28,
@@ -61,6 +72,16 @@ MISTAKES: dict[str, tuple[Mistake, ...]] = {
         Mistake(
             "A shuffle without a seed gives a new order on every run: pass seed=seed so the same seed replays the same order.",
             'return (tf.data.Dataset.from_tensor_slices((images, labels))\n        .shuffle(len(images))\n        .batch(batch_size)\n        .map(lambda x, y: (augmentation(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)\n        .prefetch(tf.data.AUTOTUNE))',
+        ),
+        Mistake(
+            "This sets TensorFlow's global seed, process-wide state that changes every later random op of the "
+            "program, instead of giving the shuffle its own: pass seed=seed to shuffle.",
+            """tf.random.set_seed(seed)
+return (tf.data.Dataset.from_tensor_slices((images, labels))
+        .shuffle(len(images))
+        .batch(batch_size)
+        .map(lambda x, y: (augmentation(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE))""",
         ),
         Mistake(
             "A shuffle buffer of one batch only mixes neighbours: the buffer must hold every sample for a uniform shuffle.",
@@ -160,7 +181,7 @@ return trainer, server""",
     ),
     "4": (
         Mistake(
-            'Erases at inference too.',
+            "This erases at inference too: return the images unchanged unless `training` is true.",
             """count, height, width = keras.ops.shape(images)[0], images.shape[1], images.shape[2]
 erase = keras.random.uniform((count,), seed=self.generator) < self.probability
 top = keras.random.randint((count, 1, 1), 0, height - self.size + 1, seed=self.generator)
@@ -172,7 +193,8 @@ mask = inside & erase[:, None, None]
 return keras.ops.where(mask[..., None], keras.ops.zeros_like(images), images)""",
         ),
         Mistake(
-            'One position for the whole batch.',
+            "This puts the square at one position for the whole batch: draw a top row and a left column for every "
+            "image.",
             """if not training:
     return images
 count, height, width = keras.ops.shape(images)[0], images.shape[1], images.shape[2]
@@ -193,6 +215,36 @@ return keras.ops.where(mask[..., None], keras.ops.zeros_like(images), images)"""
         Mistake(
             "Erasing when the uniform draw is above p erases with probability 1 - p: erase when it is below p.",
             'if not training:\n    return images\ncount, height, width = keras.ops.shape(images)[0], images.shape[1], images.shape[2]\nerase = keras.random.uniform((count,), seed=self.generator) >= self.probability\ntop = keras.random.randint((count, 1, 1), 0, height - self.size + 1, seed=self.generator)\nleft = keras.random.randint((count, 1, 1), 0, width - self.size + 1, seed=self.generator)\nrows = keras.ops.arange(height)[None, :, None]\ncols = keras.ops.arange(width)[None, None, :]\ninside = (rows >= top) & (rows < top + self.size) & (cols >= left) & (cols < left + self.size)\nmask = inside & erase[:, None, None]\nreturn keras.ops.where(mask[..., None], keras.ops.zeros_like(images), images)',
+        ),
+        Mistake(
+            "This erases in NumPy, which needs concrete arrays: in fit or a tf.data pipeline the layer is compiled "
+            "and its batch is symbolic, of unknown size. Build the mask for the whole batch with keras.ops.",
+            """if not training:
+    return images
+erased = keras.ops.convert_to_numpy(images).copy()
+height, width = erased.shape[1], erased.shape[2]
+erase = keras.ops.convert_to_numpy(keras.random.uniform((len(erased),), seed=self.generator)) < self.probability
+tops = keras.ops.convert_to_numpy(keras.random.randint((len(erased),), 0, height - self.size + 1, seed=self.generator))
+lefts = keras.ops.convert_to_numpy(keras.random.randint((len(erased),), 0, width - self.size + 1, seed=self.generator))
+for i in np.flatnonzero(erase):
+    erased[i, tops[i]:tops[i] + self.size, lefts[i]:lefts[i] + self.size] = 0
+return erased""",
+        ),
+        Mistake(
+            "This loops over the images in Python, which needs the batch size when the layer is compiled (in fit or "
+            "tf.data it is unknown): build one mask for the whole batch with keras.ops.",
+            """if not training:
+    return images
+height, width = images.shape[1], images.shape[2]
+rows, cols = keras.ops.arange(height)[:, None], keras.ops.arange(width)[None, :]
+erased = []
+for i in range(images.shape[0]):
+    top = keras.random.randint((), 0, height - self.size + 1, seed=self.generator)
+    left = keras.random.randint((), 0, width - self.size + 1, seed=self.generator)
+    inside = (rows >= top) & (rows < top + self.size) & (cols >= left) & (cols < left + self.size)
+    inside = inside & (keras.random.uniform((), seed=self.generator) < self.probability)
+    erased.append(keras.ops.where(inside[..., None], 0.0, images[i]))
+return keras.ops.stack(erased)""",
         ),
         Mistake(
             "Keras's own RandomErasing draws rectangles of random sizes: the exercise asks for a fixed size x size square.",
@@ -232,6 +284,12 @@ rows = keras.Input(shape=(height * width * channels,))
 images = keras.layers.Reshape((height, width, channels))(rows)
 to_unit = keras.layers.Rescaling(scale=1.0 / 255.0)
 return keras.Model(rows, model(to_unit(augmentation(images)))), keras.Model(rows, model(to_unit(images)))""",
+        # the server keeps the augmentation, pinned to inference mode (the saved model keeps training=False)
+        """shape = model.input_shape[1:]
+rows = keras.Input((math.prod(shape),))
+images = keras.layers.Reshape(shape)(keras.layers.Rescaling(1 / 255)(rows))
+return (keras.Model(rows, model(augmentation(images))),
+        keras.Model(rows, model(augmentation(images, training=False))))""",
     ),
     "4": (
         # corners from uniform draws, the mask built by one-hot rows and columns

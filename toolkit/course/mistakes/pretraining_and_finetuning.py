@@ -45,6 +45,17 @@ for c in np.unique(y):
 return {k: np.sort(np.concatenate(v)) for k, v in train.items()}, np.sort(np.concatenate(validation))""",
         ),
         Mistake(
+            "Seeding class c with seed + c makes seed s + 1 repeat the draws of seed s, one class along, so the runs "
+            "of a seed sweep are not independent: draw every class from one generator made from the seed.",
+            """train, validation = {k: [] for k in budgets}, []
+for c in np.unique(y):
+    members = np.random.default_rng(seed + int(c)).permutation(np.flatnonzero(y == c))
+    validation.append(members[:val_per_class])
+    for k in budgets:
+        train[k].append(members[val_per_class:val_per_class + k])
+return {k: np.sort(np.concatenate(v)) for k, v in train.items()}, np.sort(np.concatenate(validation))""",
+        ),
+        Mistake(
             "This draws the validation set apart from the training budgets, so the two overlap: take the validation "
             "samples and the budgets from one draw per class, without sharing any.",
             """rng = np.random.default_rng(seed)
@@ -193,6 +204,12 @@ top = max(budgets)
 order = {c: np.flatnonzero(y == c)[rng.permutation(int(np.sum(y == c)))] for c in sorted(set(y.tolist()))}
 validation = np.sort(np.concatenate([o[top:top + val_per_class] for o in order.values()]))
 return {k: np.sort(np.concatenate([o[:k] for o in order.values()])) for k in budgets}, validation""",
+        # one independent stream per class, spawned from the seed (NumPy's advice for parallel streams)
+        """classes = np.unique(y)
+streams = [np.random.default_rng(child) for child in np.random.SeedSequence(seed).spawn(len(classes))]
+orders = [stream.permutation(np.flatnonzero(y == c)) for c, stream in zip(classes, streams)]
+train = {k: np.sort(np.concatenate([order[val_per_class:val_per_class + k] for order in orders])) for k in budgets}
+return train, np.sort(np.concatenate([order[:val_per_class] for order in orders]))""",
     ),
     "2": (
         """inputs = keras.Input(pretrained.input_shape[1:])

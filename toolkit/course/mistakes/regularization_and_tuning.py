@@ -45,6 +45,14 @@ keep = keras.random.uniform(keras.ops.shape(inputs), seed=self.generator) >= sel
 return keras.ops.where(keep, inputs, keras.ops.zeros_like(inputs))""",
         ),
         Mistake(
+            "This draws one mask for the whole batch, so every sample loses the same units: draw a number for every "
+            "unit of every sample (the shape of the inputs).",
+            """if not training or self.rate == 0:
+    return inputs
+keep = keras.random.uniform(keras.ops.shape(inputs)[1:], seed=self.generator) >= self.rate
+return keras.ops.where(keep, inputs / (1 - self.rate), keras.ops.zeros_like(inputs))""",
+        ),
+        Mistake(
             "This calls Keras's own dropout, which the exercise asks you to write: draw a uniform number per unit "
             "and drop the unit where it is below `rate`.",
             """if not training or self.rate == 0:
@@ -185,6 +193,11 @@ RIGHT: dict[str, tuple] = {
         """mask = keras.ops.cast(keras.random.uniform(keras.ops.shape(inputs), seed=self.generator) >= self.rate,
                       inputs.dtype)
 return inputs * mask / (1 - self.rate) if training else inputs""",
+        # float64 draws: another stream of numbers than float32's, the same dropout
+        """if not training or self.rate == 0:
+    return inputs
+uniform = keras.random.uniform(tuple(inputs.shape), dtype="float64", seed=self.generator)
+return keras.ops.where(uniform < self.rate, 0.0, inputs / (1 - self.rate))""",
     ),
     "2": (
         """best_loss, best_epoch, since = float("inf"), 0, 0
