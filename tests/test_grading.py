@@ -189,6 +189,11 @@ Traceback:
      "        for i in range(images.shape[0]):\n\n"
      "    TypeError: 'NoneType' object cannot be interpreted as an integer\n",
      "raised TypeError: 'NoneType' object cannot be interpreted as an integer"),
+    ("Traceback...\nValueError: Exception encountered when calling Sequential.call().\n\n\x1b[1mInput 0 of layer "
+     "\"reshape\" is incompatible with the layer: expected shape=(None, 21, 32, 1)\x1b[0m\n\nArguments received by "
+     "Sequential.call():\n  • inputs=tf.Tensor(shape=(64, 672), dtype=float32)\n",
+     "raised ValueError: Input 0 of layer \"reshape\" is incompatible with the layer: "
+     "expected shape=(None, 21, 32, 1)"),
 ])
 def test_failure_reasons_are_one_readable_line(report, reason):
     assert failure_reason(report).startswith(reason)
@@ -459,8 +464,8 @@ def test_a_known_mistake_shows_its_diagnosis_and_an_unknown_one_the_plain_reason
     assert same.diagnoses == {"1": "Forgets to double."}  # two mistakes print the same: the first is named
     assert other.diagnoses == {} and other.reasons["1"] == "check 1, line 1: expected '40', got '60'"
     assert lazy.exercises == {"1": True, "2": False}
-    assert lazy.diagnoses == {"2": "Exercise 2 calls tk.transfer.unfreeze, a ready-made version of what it "
-                                   "asks you to write."}
+    assert lazy.diagnoses == {"2": "Exercise 2 calls tk.transfer.unfreeze, which the exercise asks you to do "
+                                   "without."}
     # it prints what the mistake that calls unfreeze prints, but calls nothing: that diagnosis would be false
     assert third.exercises == {"1": True, "2": False} and third.diagnoses == {}, third.report()
     outputs = shared.mistake_outputs("99_tiny")["1"]

@@ -340,7 +340,7 @@ def grade_submission(source: str | Path | Mapping, *, chapter: str | None = None
         if exercise in banned and (calls := known.forbidden_calls(source, banned[exercise])):
             shown = known.written_as(source, calls[0])
             verdict.exercises[exercise] = False
-            verdict.reasons[exercise] = f"the exercise cell calls {shown}, which this exercise asks you to write"
+            verdict.reasons[exercise] = f"the exercise cell calls {shown}, which this exercise asks you to do without"
             verdict.diagnoses[exercise] = known.FORBIDDEN_DIAGNOSIS.format(exercise=exercise, name=shown)
     if differing := [e for e in sorted(getattr(verdict, "_differs", ())) if e not in verdict.diagnoses]:
         try:

@@ -200,10 +200,13 @@ def failure_reason(text: str) -> str:
     if not errors:
         return "failed"
     name, message = errors[-1].group(1), errors[-1].group(2).strip()
+    after = text[errors[-1].end():]
     if message.endswith(":"):  # TensorFlow's "TypeError: in user code:": the error itself is its last indented line
-        inner = re.findall(r"^\s+(\w*(?:Error|Exception)\w*): (.+)$", text[errors[-1].end():], re.MULTILINE)
+        inner = re.findall(r"^\s+(\w*(?:Error|Exception)\w*): (.+)$", after, re.MULTILINE)
         if inner:
             name, message = inner[-1][0], inner[-1][1].strip()
+    elif message.startswith("Exception encountered when calling"):  # Keras: the error is the next line of text
+        message = next((line.strip() for line in after.splitlines() if line.strip()), message)
     return f"raised {name}" + (f": {message[:120]}" if message else "")
 
 

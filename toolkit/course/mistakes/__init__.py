@@ -12,7 +12,8 @@ One module per chapter (``batch_vs_online`` for ``01_batch_vs_online``) holds:
   its exercise, and print something no other mistake of the same exercise prints;
 - ``RIGHT`` (``{exercise: (answer, ...)}``): right answers written differently; each must PASS;
 - ``FORBIDDEN`` (optional, ``{exercise: ("transfer.unfreeze", ...)}``): dotted names the exercise must not
-  call, the toolkit's own implementation of its answer (or Keras's). The grader reads the learner's
+  call: the toolkit's own implementation of its answer (or Keras's), or a way around the exercise's rules
+  (``tf.py_function`` where it asks for graph code). The grader reads the learner's
   exercise cells (never runs them for this) and fails the exercise when one names such a thing:
   ``"transfer.unfreeze"`` matches ``tk.transfer.unfreeze(...)``, ``toolkit.transfer.unfreeze``,
   ``from toolkit.transfer import unfreeze``, ``getattr(tk.transfer, "unfreeze")`` and, when
@@ -32,7 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 Answer = str | tuple[str, ...]
-FORBIDDEN_DIAGNOSIS = "Exercise {exercise} calls {name}, a ready-made version of what it asks you to write."
+FORBIDDEN_DIAGNOSIS = "Exercise {exercise} calls {name}, which the exercise asks you to do without."
 
 
 def shown_name(entry: str) -> str:

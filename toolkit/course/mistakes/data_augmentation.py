@@ -74,6 +74,15 @@ MISTAKES: dict[str, tuple[Mistake, ...]] = {
             'return (tf.data.Dataset.from_tensor_slices((images, labels))\n        .shuffle(len(images))\n        .batch(batch_size)\n        .map(lambda x, y: (augmentation(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)\n        .prefetch(tf.data.AUTOTUNE))',
         ),
         Mistake(
+            "With reshuffle_each_iteration=False every epoch repeats the first epoch's order: leave it True (the "
+            "default), so that each epoch gets a new order.",
+            """return (tf.data.Dataset.from_tensor_slices((images, labels))
+        .shuffle(len(images), seed=seed, reshuffle_each_iteration=False)
+        .batch(batch_size)
+        .map(lambda x, y: (augmentation(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE))""",
+        ),
+        Mistake(
             "This sets TensorFlow's global seed, process-wide state that changes every later random op of the "
             "program, instead of giving the shuffle its own: pass seed=seed to shuffle.",
             """tf.random.set_seed(seed)
@@ -313,5 +322,5 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "1": ("augment.augmenter", "augment.augmentation_layers", "augment.AugmentSpec.from_image_data_generator"),
     "2": ("augment.augment_dataset", "augment.augment_batch"),
     "3": ("augment.with_augmentation",),
-    "4": ("keras.layers.RandomErasing",),
+    "4": ("keras.layers.RandomErasing", "tf.py_function", "tf.numpy_function"),  # NumPy behind a graph op
 }

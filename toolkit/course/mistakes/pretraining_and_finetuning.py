@@ -104,6 +104,15 @@ features.trainable = False
 return keras.Sequential([keras.Input(pretrained.input_shape[1:]), features, keras.layers.Dense(num_classes)])""",
         ),
         Mistake(
+            "This copies the pretrained weights into a clone, so the probe holds a second copy and no longer follows "
+            "the pretrained model: build the probe on the pretrained layers themselves.",
+            """copy = keras.models.clone_model(pretrained)
+copy.set_weights(pretrained.get_weights())
+features = keras.Model(copy.inputs, copy.layers[-2].output)
+features.trainable = False
+return keras.Sequential([keras.Input(pretrained.input_shape[1:]), features, keras.layers.Dense(num_classes)])""",
+        ),
+        Mistake(
             "This freezes the whole probe, new layer included, so nothing trains: freeze only the features.",
             """features = keras.Model(pretrained.inputs, pretrained.layers[-2].output)
 probe = keras.Sequential([keras.Input(pretrained.input_shape[1:]), features, keras.layers.Dense(num_classes)])

@@ -222,6 +222,8 @@ return model""",
 }
 
 FORBIDDEN: dict[str, tuple[str, ...]] = {
-    "1": ("keras.random.dropout", "keras.layers.Dropout", "tf.nn.dropout"),
+    # Keras's and TensorFlow's dropouts, under any name (keras.src is Keras's private code), and NumPy behind a graph op
+    "1": ("keras.random.dropout", "keras.layers.Dropout", "tf.nn.dropout", "tf.nn.experimental.stateless_dropout",
+          "keras.src", "tf.py_function", "tf.numpy_function"),
     "2": ("keras.callbacks.EarlyStopping",),
 }
