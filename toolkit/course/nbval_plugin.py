@@ -207,7 +207,7 @@ def failure_reason(text: str) -> str:
             name, message = inner[-1][0], inner[-1][1].strip()
     elif message.startswith("Exception encountered when calling"):  # Keras: the error is the next line of text
         message = next((line.strip() for line in after.splitlines() if line.strip()), message)
-    return f"raised {name}" + (f": {message[:120]}" if message else "")
+    return f"raised {name}" + (f": {message[:200]}" if message else "")
 
 
 def _first_difference(text: str) -> str:

@@ -45,6 +45,14 @@ keep = keras.random.uniform(keras.ops.shape(inputs), seed=self.generator) >= sel
 return keras.ops.where(keep, inputs, keras.ops.zeros_like(inputs))""",
         ),
         Mistake(
+            "This keeps a unit where its number is below 1 - rate, dropout's other common convention, but the "
+            "exercise fixes one (the check supplies the numbers): drop the unit where its number is below `rate`.",
+            """if not training or self.rate == 0:
+    return inputs
+keep = keras.random.uniform(keras.ops.shape(inputs), seed=self.generator) < 1 - self.rate
+return keras.ops.where(keep, inputs / (1 - self.rate), keras.ops.zeros_like(inputs))""",
+        ),
+        Mistake(
             "This draws one mask for the whole batch, so every sample loses the same units: draw a number for every "
             "unit of every sample (the shape of the inputs).",
             """if not training or self.rate == 0:
