@@ -131,9 +131,17 @@ def test_readme_colab_links_point_at_real_notebooks_through_the_one_repository_u
     assert sorted(links) == sorted(notebooks.colab_url(path) for path in ALL_NOTEBOOKS)
 
 
-def _verdict(path, **options):
-    verdict = grade_submission(path, **options)
-    return verdict.exercises, verdict.environment, verdict.problem
+@functools.cache
+def narrated() -> dict[str, list]:
+    """Every chapter's whole solution notebook, narrative included, graded at the stored seed (the stored
+    outputs are the key: no solution run), two at a time: chapter 1 three times, each run its own
+    (``reuse_runs=False``). ``{chapter stem: [its verdicts]}``."""
+    sources = [CHAPTERS[0]] * 3 + CHAPTERS[1:]
+    verdicts = grade_class(sources, jobs=2, grading=Grading(seed=DEFAULT_SEED, reuse_runs=False))
+    found: dict[str, list] = {}
+    for source, verdict in zip(sources, verdicts):
+        found.setdefault(source.stem, []).append(verdict)
+    return found
 
 
 @pytest.mark.slow
@@ -141,9 +149,8 @@ def test_chapter_1_grades_the_same_three_runs_in_a_row():
     """The whole solution notebook, narrative included, graded three times at the stored seed: every exercise
     passes, every narrative cell prints what is stored, and the verdicts are identical. (Each chapter's class
     below grades its solution at a seed drawn for the session.)"""
-    grading = Grading(seed=DEFAULT_SEED, reuse_runs=False)  # the stored outputs are the key: no solution run
-    runs = [_verdict(CHAPTERS[0], grading=grading) for _ in range(3)]
-    assert runs[0] == runs[1] == runs[2]
+    runs = [(v.exercises, v.environment, v.problem) for v in narrated()[CHAPTERS[0].stem]]
+    assert len(runs) == 3 and runs[0] == runs[1] == runs[2]
     exercises, environment, problem = runs[0]
     assert exercises and all(exercises.values()) and not environment and problem is None
 
@@ -152,7 +159,7 @@ def test_chapter_1_grades_the_same_three_runs_in_a_row():
 @pytest.mark.parametrize("source", CHAPTERS[1:], ids=lambda p: p.name)
 def test_every_other_chapter_passes_with_its_solutions(source):
     """At the stored seed: the stored expected outputs are what a fresh run of the solution prints."""
-    verdict = grade_submission(source, seed=DEFAULT_SEED)
+    (verdict,) = narrated()[source.stem]
     assert verdict.passed, verdict.report()
 
 

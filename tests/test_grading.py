@@ -16,7 +16,7 @@ import types
 import nbformat
 import pytest
 
-from toolkit.course import frontends, grading, notebooks, runner, submission, verdicts
+from toolkit.course import frontends, grading, notebooks, runner, submission, tampering, verdicts
 from toolkit.course.grading import grade_class, grade_submission
 from toolkit.course.nbval_plugin import failure_reason
 from toolkit.course.submission import SubmissionError
@@ -290,7 +290,8 @@ y = 2 * x"""
 
 
 @pytest.mark.slow
-def test_grading_never_writes_into_the_course_tree(tiny_course, tmp_path):
+def test_grading_never_writes_into_the_course_tree(tiny_course, tmp_path, monkeypatch):
+    monkeypatch.setattr(tampering, "reaches", lambda source: [])  # the sandbox alone, without the source scan
     before = _tree_hashes()
     verdict = grade_submission(submit(tmp_path / "vandal.ipynb", first=VANDAL))
     assert verdict.exercises == {"1": True, "2": True}  # its writes all failed, or landed in the box's copies

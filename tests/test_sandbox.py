@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from tests.test_grading import install_tiny_key, submit
-from toolkit.course import grading, notebooks, sandbox, submission
+from toolkit.course import grading, notebooks, sandbox, submission, tampering
 from toolkit.course.grading import Grading, grade_class, grade_submission
 from toolkit.errors import ArgumentError
 
@@ -27,9 +27,12 @@ MARKER = "toolkit-sandbox-test-orphan"
 
 @pytest.fixture
 def tiny_course(tmp_path, monkeypatch):
-    """The tiny chapter as the only grading key, with no solution notebook (checks use the stored outputs)."""
+    """The tiny chapter as the only grading key, with no solution notebook (checks use the stored outputs).
+    The grader's reading of the source (``toolkit.course.tampering``) is turned off: these cheats reach for
+    the environment and the course on purpose, and what is tested is that the sandbox holds by itself."""
     key = install_tiny_key(tmp_path, monkeypatch)
     monkeypatch.setattr(submission, "solution_dir", lambda: tmp_path / "no-solutions")
+    monkeypatch.setattr(tampering, "reaches", lambda source: [])
     return key
 
 

@@ -92,11 +92,17 @@ class GradingError(ToolkitError, RuntimeError):
     """The grader itself could not run a notebook (not a problem of the submission)."""
 
 
+class CheckTamperedError(ToolkitError, RuntimeError):
+    """A check cell cannot run: code run before it replaced ``print`` or the kernel's output stream."""
+
+
 class KernelDiedError(ToolkitError, RuntimeError):
     """A notebook's kernel process ended while a cell was running (grading)."""
 
 
 class NotebookRegressionError(ToolkitError, RuntimeError):
     """A re-executed notebook was not stored: a claim became false or a graded check's output changed."""
+
+
 class SandboxWarning(ToolkitError, UserWarning):
     """Grading runs a learner's kernel without a sandbox here (no bubblewrap): a self-check only."""

@@ -19,7 +19,9 @@ file) in a separate process, at arm's length:
 - a failing check is named by its exercise and first differing line ("check 3, line 2: expected ...,
   got ..."); when its output is what a known mistake (``toolkit.course.mistakes``) prints at the same
   seed, the verdict holds that mistake's diagnosis. An exercise cell that calls a name its chapter's
-  ``FORBIDDEN`` lists fails, read off the source outside the kernel.
+  ``FORBIDDEN`` lists, or that reaches into what grading relies on (``toolkit.course.tampering``: a
+  replaced ``print``, the check seed, the kernel, names built at run time), fails, read off the source
+  outside the kernel.
 
 An exercise passes when its exercise and check cells run and every check prints the expected output.
 A failing narrative cell is reported apart, as a problem of the environment. ``grade_class`` grades
@@ -45,7 +47,7 @@ from pathlib import Path
 
 import nbformat
 
-from toolkit.course import kernel_deaths, notebooks, submission
+from toolkit.course import kernel_deaths, notebooks, submission, tampering
 from toolkit.course import mistakes as known
 from toolkit.course.checks import DEFAULT_SEED
 from toolkit.course.kernel_deaths import NOT_RUN
@@ -337,7 +339,11 @@ def grade_submission(source: str | Path | Mapping, *, chapter: str | None = None
     banned = known.forbidden(key_name)
     for exercise, cells in notebooks.exercise_cells(nb).items():  # the learner's own cells, read, never run here
         source = "\n".join(c.source for c in cells)
-        if exercise in banned and (calls := known.forbidden_calls(source, banned[exercise])):
+        if reached := tampering.reaches(source):
+            verdict.exercises[exercise] = False
+            verdict.reasons[exercise] = tampering.REASON.format(what=reached[0])
+            verdict.diagnoses[exercise] = tampering.DIAGNOSIS.format(exercise=exercise, what=reached[0])
+        elif exercise in banned and (calls := known.forbidden_calls(source, banned[exercise])):
             shown = known.written_as(source, calls[0])
             verdict.exercises[exercise] = False
             verdict.reasons[exercise] = f"the exercise cell calls {shown}, which this exercise asks you to do without"
