@@ -224,6 +224,15 @@ def test_a_right_answer_passes_and_a_wrong_one_saved_with_its_own_output_fails(t
 
 
 @pytest.mark.slow
+def test_a_carriage_return_cannot_erase_what_a_check_printed(tiny_course, tmp_path):
+    """nbval lets "\\r" erase the line before it (progress bars); in a check cell it is text, so a value whose
+    name or text holds "\\r" and the expected line prints as itself (a tester's exception class did this)."""
+    verdict = grade_submission(submit(tmp_path / "cr.ipynb", first='y = "junk\\r40"', second='z = "5\\b10"'))
+    assert verdict.exercises == {"1": False, "2": False}, verdict.report()
+    assert verdict.reasons["1"] == "check 1, line 1: expected '40', got 'junk\\\\r40'", verdict.reasons
+
+
+@pytest.mark.slow
 def test_a_check_cell_rewritten_to_print_the_expected_text_fails(tiny_course, tmp_path):
     cheat = grade_submission(submit(tmp_path / "cheat.ipynb", first="y = 0", check_1="print(40)",
                                     saved_output="40\n"))

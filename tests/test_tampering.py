@@ -44,10 +44,22 @@ CHEATS = {
     "a library patched": ("np.random.default_rng = lambda seed: None", "an assignment to np.random.default_rng"),
     "the check's context patched": ("tk.exercise_check = None", "tk.exercise_check"),
     "the grading modules": ("from toolkit.course import checks", "tk.course.checks"),
-    "setattr": ("setattr(np.random, 'default_rng', None)", "setattr()"),
+    "setattr on a module": ("setattr(np.random, 'default_rng', None)", "setattr(np.random, 'default_rng', None)"),
+    "setattr passed around": ("f = setattr\nf(sys, 'stdout', None)", "setattr passed around as a value"),
+    "getattr folded": ("import functools\nfn = functools.reduce(getattr, ['py_function'], tf)",
+                       "getattr passed around as a value"),
+    "a module renamed, then patched": ("k = keras.ops\nk.convert_to_numpy = lambda value: value",
+                                       "an assignment to k.convert_to_numpy"),
+    "a renamed sys": ("s = sys\ns.stdout = None", "sys.stdout"),
+    "a renamed os": ("o = os\nseed = o.environ", "os.environ"),
+    "print's module": ("b = print.__self__", ".__self__"),
+    "a module's __getattr__": ("fn = tf.__getattr__('py_function')", ".__getattr__"),
+    "a module's members": ("import inspect\nfn = dict(inspect.getmembers(tf))['py_function']", "inspect"),
+    "a module's __dict__": ("d = np.random.__dict__", ".__dict__"),
     "the module table": ("import sys\nsys.modules['numpy'].pi = 3", "sys.modules"),
     "a function's globals": ("g = label_budgets.__globals__", ".__globals__"),
-    "a function's module name": ("forged.__module__ = 'ipykernel.iostream'", ".__module__"),
+    "a function's module name written": ("forged.__module__ = 'ipykernel.iostream'", ".__module__"),
+    "the notebook's namespace": ("import __main__\n__main__.label_budgets = None", "__main__"),
 }
 
 
@@ -57,9 +69,30 @@ def test_every_way_into_the_grading_is_found_in_the_source(name):
     assert first in tampering.reaches(source), tampering.reaches(source)
 
 
+# Right answers written naturally (a tester's among them), none of which may be failed by the scan.
+ORDINARY = [
+    "for name, value in zip(self.SETTINGS, (size, probability)):\n    setattr(self, name, value)",
+    "config = {name: getattr(self, name) for name in self.SETTINGS}",
+    "for name in ('kernel', 'bias'):\n    weights.append(getattr(layer, name))",
+    "layers = model.layers\nfor i in range(len(layers)):\n    layers[i].trainable = i >= len(layers) - n",
+    "config = {k: v for k, v in self.__dict__.items() if not k.startswith('_')}\nstate = vars(self)",
+    "name = type(self).__qualname__ + layer.__class__.__name__ + fn.__module__",
+    "object.__setattr__(self, '_cache', {})",
+    "plt.rcParams['figure.figsize'] = (8, 4)",
+    "note = 'see /proc/cpuinfo'\nif __name__ == '__main__':\n    y = 1",
+    "print(f'{value:.4f}', flush=True)",
+]
+
+
+@pytest.mark.parametrize("source", ORDINARY)
+def test_right_answers_written_naturally_are_not_taken_for_tampering(source):
+    assert tampering.reaches(source) == []
+
+
 @pytest.mark.parametrize("source", ["%time y = 2 * x", "x = np.zeros(3)\nx[np.arange(2)] = 1",
                                     "self.rate = rate\nlayer.trainable = False", "w = getattr(layer, 'kernel')",
-                                    "print(f'{value:.4f}')", "import os, threading\nos._exit(1)", "y = (a\n     % b)"])
+                                    "print(f'{value:.4f}')", "import os, threading\nos._exit(1)", "y = (a\n     % b)",
+                                    '"""Like the environment of the run."""', 'if __name__ == "__main__":\n    y = 1'])
 def test_ordinary_code_is_not_taken_for_tampering(source):
     assert tampering.reaches(source) == []
 
@@ -134,9 +167,9 @@ def test_a_check_notices_print_replaced_by_the_code_it_runs():
 
 
 @pytest.mark.slow
-def test_a_forged_check_fails_with_the_tampering_diagnosis(tmp_path, monkeypatch):
+def test_a_forged_check_fails_naming_what_it_used(tmp_path, monkeypatch):
     """Graded: exercise 1 patches print to print the expected line, exercise 2 reaches a name built at run
-    time; both fail with the diagnosis naming what they used, and a right answer beside them passes."""
+    time; both fail with a reason naming what they used, and a right answer beside them passes."""
     install_tiny_key(tmp_path, monkeypatch)
     monkeypatch.setattr(submission, "solution_dir", lambda: tmp_path / "no-solutions")
     forged = "import builtins\n_p = builtins.print\nbuiltins.print = lambda *a, **k: _p(40)\ny = 0"
@@ -144,6 +177,6 @@ def test_a_forged_check_fails_with_the_tampering_diagnosis(tmp_path, monkeypatch
     cheat, right = grade_class([submit(tmp_path / "cheat.ipynb", first=forged, second=built),
                                 submit(tmp_path / "right.ipynb")], jobs=2, grading=Grading(seed=0))
     assert cheat.exercises == {"1": False, "2": False} and right.passed, cheat.report()
-    assert cheat.diagnoses["1"] == tampering.DIAGNOSIS.format(exercise="1", what="builtins")
-    assert cheat.diagnoses["2"] == tampering.DIAGNOSIS.format(exercise="2", what="getattr(math, 'fl' + 'oor')")
-    assert cheat.reasons["1"] == tampering.REASON.format(what="builtins")
+    assert cheat.reasons == {"1": tampering.REASON.format(what="builtins"),
+                             "2": tampering.REASON.format(what="getattr(math, 'fl' + 'oor')")}
+    assert not cheat.diagnoses  # what a forging cell printed is never matched to a known mistake

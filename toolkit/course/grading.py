@@ -336,19 +336,19 @@ def grade_submission(source: str | Path | Mapping, *, chapter: str | None = None
     verdict = grade_notebook(assembled, name, key_name, cell_timeout=grading.cell_timeout, timeout=grading.timeout,
                              seed=key_seed, progress=progress, run=lambda notebook: grading.run(notebook, key_seed,
                                                                                                progress))
-    banned = known.forbidden(key_name)
+    banned, tampered = known.forbidden(key_name), set()
     for exercise, cells in notebooks.exercise_cells(nb).items():  # the learner's own cells, read, never run here
         source = "\n".join(c.source for c in cells)
-        if reached := tampering.reaches(source):
+        if reached := tampering.reaches(source):  # what it printed may be forged: never matched to a mistake
             verdict.exercises[exercise] = False
             verdict.reasons[exercise] = tampering.REASON.format(what=reached[0])
-            verdict.diagnoses[exercise] = tampering.DIAGNOSIS.format(exercise=exercise, what=reached[0])
+            tampered.add(exercise)
         elif exercise in banned and (calls := known.forbidden_calls(source, banned[exercise])):
             shown = known.written_as(source, calls[0])
             verdict.exercises[exercise] = False
             verdict.reasons[exercise] = f"the exercise cell calls {shown}, which this exercise asks you to do without"
             verdict.diagnoses[exercise] = known.FORBIDDEN_DIAGNOSIS.format(exercise=exercise, name=shown)
-    if differing := [e for e in sorted(getattr(verdict, "_differs", ())) if e not in verdict.diagnoses]:
+    if differing := [e for e in sorted(getattr(verdict, "_differs", set()) - tampered) if e not in verdict.diagnoses]:
         try:
             outputs = grading.mistake_outputs(key_name)
         except Exception as error:  # no diagnoses is still a grade

@@ -10,7 +10,8 @@ Loaded by the repository's ``conftest.py`` and by the grader (``toolkit.course.g
 - a kernel that dies (``os._exit``, a crash, running out of memory) fails its cell at once, instead
   of after the whole cell time limit;
 - outputs are compared by value: numbers with a tolerance (``close``), NumPy scalars by the number
-  they hold (``np.int64(3)`` is ``3``), everything else as text;
+  they hold (``np.int64(3)`` is ``3``), everything else as text; a check cell's ``\\r`` and ``\\b``
+  are text, never allowed to erase what it printed before them;
 - with ``--toolkit-results FILE`` (an option, never an environment variable, so the kernel does not
   inherit it), each cell's outcome is appended to FILE as a JSON line
   (``{"cell": n, "passed": bool, "reason": str}``) as soon as it is known, so a run that is stopped
@@ -21,6 +22,7 @@ Loaded by the repository's ``conftest.py`` and by the grader (``toolkit.course.g
 
 from __future__ import annotations
 
+import contextvars
 import json
 import re
 import time
@@ -64,6 +66,7 @@ def pytest_configure(config):
         option.nbval_cell_timeout = CELL_TIMEOUT_S
     _watch_for_kernel_death()
     _compare_by_value()
+    _check_cells_show_control_characters()
     if getattr(option, "toolkit_results", None):
         config.pluginmanager.register(ResultsWriter(option.toolkit_results, option.toolkit_record),
                                       "toolkit-results")
@@ -132,6 +135,40 @@ def _compare_by_value() -> None:
 
     compare_outputs.by_value = True
     IPyNbCell.compare_outputs = compare_outputs
+
+
+_IN_A_CHECK_CELL = contextvars.ContextVar("in_a_check_cell", default=False)
+
+
+def _check_cells_show_control_characters() -> None:
+    """A check cell's carriage returns and backspaces are compared as the text ``\\r`` and ``\\b``: nbval
+    otherwise lets them erase what came before on the line, so a learner's object whose name holds
+    ``"\\r"`` + a right line would print just that line. (Narrative cells keep nbval's handling: progress
+    bars.)"""
+    try:
+        from nbval import plugin
+    except ImportError:
+        return
+    if getattr(plugin.coalesce_streams, "shows_control_characters", False):
+        return
+    coalesce, runtest = plugin.coalesce_streams, plugin.IPyNbCell.runtest
+
+    def coalesce_streams(outputs):
+        if _IN_A_CHECK_CELL.get():
+            for output in outputs or ():
+                if output.get("output_type") == "stream":
+                    output["text"] = output.get("text", "").replace("\r", "\\r").replace("\b", "\\b")
+        return coalesce(outputs)
+
+    def run_cell(self):
+        token = _IN_A_CHECK_CELL.set(CHECK_MARK in getattr(self.cell, "source", ""))
+        try:
+            return runtest(self)
+        finally:
+            _IN_A_CHECK_CELL.reset(token)
+
+    coalesce_streams.shows_control_characters = True
+    plugin.coalesce_streams, plugin.IPyNbCell.runtest = coalesce_streams, run_cell
 
 
 def _stdout(outputs) -> str | None:

@@ -32,25 +32,24 @@ import re
 
 from toolkit.course import mistakes as known
 
-DIAGNOSIS = ("Exercise {exercise} uses {what}, which an exercise cell must leave alone: the checks print through "
-             "Python's own print and the kernel, draw from the check seed, and are graded by reading names as "
-             "written.")
-REASON = "the exercise cell uses {what}, which grading does not allow in an exercise cell"
+REASON = ("the exercise cell uses {what}, which an exercise cell must leave alone: checks print through Python's own "
+          "print and the kernel, draw from the check seed, and are graded by reading names as written")
 
-NAMES = ("builtins", "__builtins__", "__builtin__", "__main__", "sys.stdout", "sys.stderr", "sys.__stdout__",
+NAMES = ("builtins", "__builtins__", "__builtin__", "sys.stdout", "sys.stderr", "sys.__stdout__",
          "sys.__stderr__", "sys.displayhook", "sys.modules", "sys._getframe", "sys._current_frames", "sys.settrace",
-         "sys.setprofile", "inspect.currentframe", "inspect.stack", "inspect.getouterframes", "inspect.trace",
-         "gc.get_referrers", "gc.get_referents", "gc.get_objects", "ctypes", "IPython", "ipykernel", "get_ipython",
-         "toolkit.course", "toolkit.check_seed", "toolkit.exercise_check", "os.environ", "os.environb",
-         "os.getenv", "os.putenv", "importlib", "runpy", "unittest.mock", "mock.patch", "contextlib.redirect_stdout",
-         "contextlib.redirect_stderr", "io.TextIOWrapper", "posix", "operator.attrgetter", "operator.methodcaller")
-BUILT_AT_RUN_TIME = ("exec", "eval", "compile", "__import__", "globals", "locals", "vars", "setattr", "delattr",
-                     "breakpoint")
+         "sys.setprofile", "inspect", "gc.get_referrers", "gc.get_referents", "gc.get_objects", "ctypes", "IPython",
+         "ipykernel", "get_ipython", *(f"toolkit.{name}" for name in ("course", "check_seed", "exercise_check")),
+         "os.environ",
+         "os.environb", "os.getenv", "os.putenv", "importlib", "runpy", "unittest.mock", "mock.patch",
+         "contextlib.redirect_stdout", "contextlib.redirect_stderr", "io.TextIOWrapper", "posix",
+         "operator.attrgetter", "operator.methodcaller")
+ALWAYS = ("exec", "eval", "compile", "__import__", "globals", "locals", "breakpoint")  # code built at run time
+ON_MODULES = ("getattr", "setattr", "delattr", "vars")  # fine on the cell's own objects, not on a module
 INSIDES = ("f_back", "f_globals", "f_locals", "f_builtins", "f_code", "tb_frame", "gi_frame", "cr_frame", "ag_frame",
-           "__globals__", "__code__", "__builtins__", "__dict__", "__subclasses__", "__closure__", "__setattr__",
-           "__delattr__", "__getattribute__", "__mro__", "__bases__", "__wrapped__", "__defaults__", "__kwdefaults__",
-           "__module__", "__qualname__")
-TEXTS = ("TOOLKIT_CHECK_SEED", "environ", "/proc/")
+           "__globals__", "__code__", "__builtins__", "__subclasses__", "__closure__", "__mro__", "__bases__",
+           "__wrapped__", "__defaults__", "__kwdefaults__", "__self__", "__getattr__")
+NOT_WRITTEN = ("__module__", "__qualname__", "__name__")  # read freely; written, they disguise notebook code
+PROCESS_FILES = re.compile(r"/proc/(self|thread-self|\d+)\b")  # the environment file holds the check seed
 ALLOWED_MAGICS = ("time", "timeit", "matplotlib")
 MODULES = ("np", "numpy", "tf", "tensorflow", "keras", "ops", "layers", "tk", "toolkit", "plt", "sys", "os", "math",
            "random", "builtins")  # the chapters' imports: their attributes belong to the course, not to a cell
@@ -65,30 +64,47 @@ def _is_python(source: str) -> bool:
     return True
 
 
+def _bound(tree: ast.AST) -> set[str]:
+    """Names the cell binds to values of its own (assigned, looped over, defined, taken as arguments)."""
+    found = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    found |= {node.name for node in ast.walk(tree)
+              if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    return found | {node.arg for node in ast.walk(tree) if isinstance(node, ast.arg)}
+
+
 def _modules(tree: ast.AST) -> set[str]:
-    """The names a cell's imports bind to modules, and the chapters' own."""
-    found = set(MODULES)
+    """The names that hold modules in the cell: the chapters' imports unless the cell rebinds the name, the
+    cell's own imports, and plain renames of a module's name (``k = keras.ops``)."""
+    found = set(MODULES) - _bound(tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found |= {alias.asname or alias.name.split(".")[0] for alias in node.names}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, (ast.Name, ast.Attribute)) \
+                and _root(node.value) in found:
+            found |= {target.id for target in node.targets if isinstance(target, ast.Name)}
     return found
 
 
 def _assigned_attributes(target: ast.AST) -> list[ast.Attribute]:
-    """The attributes an assignment target writes (``a.b`` in ``a.b = 1``, ``a.b[0] = 1``, ``x, a.b = ...``)."""
+    """The attributes an assignment target writes (``a.b`` in ``a.b = 1`` or ``x, a.b = ...``; not an item
+    written into one: ``plt.rcParams["figure.dpi"] = 100``)."""
     if isinstance(target, (ast.Tuple, ast.List)):
         return [found for element in target.elts for found in _assigned_attributes(element)]
     if isinstance(target, ast.Starred):
         return _assigned_attributes(target.value)
-    while isinstance(target, ast.Subscript):
-        target = target.value
     return [target] if isinstance(target, ast.Attribute) else []
 
 
 def _root(node: ast.AST) -> str | None:
-    while isinstance(node, (ast.Attribute, ast.Subscript)):
-        node = node.value
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        node = node.func if isinstance(node, ast.Call) else node.value
     return node.id if isinstance(node, ast.Name) else None
+
+
+def _names_a_module(node: ast.AST, modules: set[str]) -> bool:
+    """Whether an expression mentions a module (``tf``, ``keras.random if a else keras.ops``)."""
+    return any(isinstance(part, ast.Name) and part.id in modules for part in ast.walk(node))
 
 
 def _binds_print(node: ast.AST) -> bool:
@@ -103,15 +119,34 @@ def _binds_print(node: ast.AST) -> bool:
     return False
 
 
+def _dynamic(node: ast.AST, modules: set[str], called: set[int]) -> str | None:
+    """How ``node`` builds code or reaches a module's attribute at run time, or ``None``."""
+    if isinstance(node, ast.Name) and node.id in ALWAYS + ON_MODULES and id(node) not in called:
+        return f"{node.id} passed around as a value"  # f = setattr; functools.reduce(getattr, ...)
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+        return None
+    name, args = node.func.id, node.args
+    if name in ALWAYS:
+        return f"{name}()"
+    if name == "vars" and (not args or _names_a_module(args[0], modules)):
+        return ast.unparse(node)
+    if name in ("setattr", "delattr") and args and _names_a_module(args[0], modules):
+        return ast.unparse(node)
+    if name == "getattr" and len(args) >= 2 and _names_a_module(args[0], modules) and not (
+            isinstance(args[1], ast.Constant) and isinstance(args[1].value, str)):
+        return ast.unparse(node)
+    return None
+
+
 def reaches(source: str) -> list[str]:
     """What ``source`` (an exercise cell's code) uses of the above, as written, in the order found.
 
     >>> reaches("import builtins\\nbuiltins.print = lambda *a: None")
     ['builtins', 'builtins.print', 'an assignment to builtins.print']
-    >>> reaches("rng = np.random.default_rng(seed)\\nprint(rng.integers(3))")
+    >>> reaches("for name in names:\\n    setattr(self, name, getattr(layer, name))")
     []
-    >>> reaches("fn = getattr(tf, 'py_' + 'function')")
-    ["getattr(tf, 'py_' + 'function')"]
+    >>> reaches("t = tf\\nfn = getattr(t, 'py_' + 'function')")
+    ["getattr(t, 'py_' + 'function')"]
     """
     found: list[str] = []
 
@@ -127,20 +162,21 @@ def reaches(source: str) -> list[str]:
     except SyntaxError:
         return found
     modules = _modules(tree)
-    used = known.names_used(source)
-    for name in sorted(used):
+    for name in sorted(known.names_used(source)):
         if any(name == entry or name.startswith(entry + ".") for entry in NAMES):
             add(name.replace("toolkit.", "tk.", 1) if name.startswith("toolkit.") else name)
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
     for node in ast.walk(tree):
         if _binds_print(node):
             add("a print of its own")
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            if node.func.id in BUILT_AT_RUN_TIME:
-                add(f"{node.func.id}()")
-            elif node.func.id == "getattr" and len(node.args) >= 2 and not (
-                    isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)):
-                add(ast.unparse(node))
-        elif isinstance(node, ast.Attribute) and node.attr in INSIDES:
+        elif isinstance(node, (ast.Import, ast.ImportFrom)) and "__main__" in (
+                [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module]):
+            add("__main__")  # the notebook's own namespace
+        elif (how := _dynamic(node, modules, called)) is not None:
+            add(how)
+        elif isinstance(node, ast.Attribute) and (
+                node.attr in INSIDES or node.attr in NOT_WRITTEN and isinstance(node.ctx, ast.Store)
+                or node.attr == "__dict__" and _names_a_module(node.value, modules)):
             add(f".{node.attr}")
         elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
             targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
@@ -148,8 +184,7 @@ def reaches(source: str) -> list[str]:
                 for part in _assigned_attributes(target):
                     if _root(part) in modules:
                         add(f"an assignment to {ast.unparse(part)}")
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            for text in TEXTS:
-                if text in node.value:
-                    add(repr(node.value))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and (
+                "TOOLKIT_CHECK_SEED" in node.value or PROCESS_FILES.search(node.value)):
+            add(repr(node.value))
     return found

@@ -33,6 +33,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 Answer = str | tuple[str, ...]
+# For FORBIDDEN: NumPy or Python run from inside a graph, under each of TensorFlow's names for it (and its
+# private modules), where an exercise asks for graph code
+PYTHON_BEHIND_A_GRAPH_OP = ("tf.py_function", "tf.numpy_function", "tf.compat.v1.py_func", "tf.raw_ops.EagerPyFunc",
+                            "tf.raw_ops.PyFunc", "tf.raw_ops.PyFuncStateless", "tensorflow.python", "tf.python")
 FORBIDDEN_DIAGNOSIS = "Exercise {exercise} calls {name}, which the exercise asks you to do without."
 
 
@@ -142,10 +146,30 @@ def _chain(node: ast.AST, aliases: Mapping[str, str]) -> str | None:
             return None
 
 
+def _renames(tree: ast.AST, aliases: Mapping[str, str]) -> dict[str, str]:
+    """``{name: dotted}`` for plain assignments of a dotted name to a new one (``t = tf``, ``L = keras.layers``),
+    so ``t.py_function`` is read as ``tf.py_function``; followed through chains of such assignments."""
+    pairs = [(node.targets[0].id, node.value) for node in ast.walk(tree)
+             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+             and isinstance(node.value, (ast.Name, ast.Attribute))]
+    found: dict[str, str] = {}
+    for _ in range(len(pairs)):  # each pass resolves one more link of a chain
+        known = {**aliases, **found}
+        changed = False
+        for name, value in pairs:
+            chain = _chain(value, known)
+            if chain is not None and chain != name and found.get(name) != chain:
+                found[name], changed = chain, True
+        if not changed:
+            break
+    return found
+
+
 def names_used(source: str) -> set[str]:
-    """Every dotted name a piece of code refers to, aliases of imports resolved (``tk`` is ``toolkit``):
-    attribute chains, names, ``from x import y`` (as ``x.y``), ``getattr(x, "y")`` and string literals
-    passed to ``importlib.import_module`` / ``__import__`` or that look like dotted names."""
+    """Every dotted name a piece of code refers to, aliases of imports and plain renames resolved (``tk`` is
+    ``toolkit``; after ``t = tf``, ``t.x`` is ``tf.x``): attribute chains, names, ``from x import y`` (as
+    ``x.y``), ``getattr(x, "y")`` and string literals passed to ``importlib.import_module`` / ``__import__``
+    or that look like dotted names."""
     try:
         tree = ast.parse(MAGIC.sub("", source))
     except SyntaxError:
@@ -159,6 +183,7 @@ def names_used(source: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module:
             for alias in node.names:
                 aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    aliases.update(_renames(tree, aliases))
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, (ast.Attribute, ast.Name, ast.Call)):
@@ -198,16 +223,35 @@ def _matches(used: str, entry: str) -> bool:
     return mine is not None and mine is target
 
 
+def _attributes(source: str) -> set[str]:
+    """Every attribute name ``source`` reads (``x`` in ``[tf][0].x``), and every name it calls ``getattr`` with."""
+    try:
+        tree = ast.parse(MAGIC.sub("", source))
+    except SyntaxError:
+        return set()
+    return {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+
+
+def _distinctive(entry: str) -> str | None:
+    """A library entry's last part when no other object is likely to have an attribute so named
+    (``py_function``, ``RandomErasing``), else ``None`` (``keras.src``, the toolkit's own names)."""
+    last = entry.rsplit(".", 1)[-1]
+    library = entry.startswith(("keras.", "tf.", "np.", "tensorflow."))
+    return last if library and "." in entry and ("_" in last or last != last.lower()) else None
+
+
 def forbidden_calls(source: str, names: tuple[str, ...]) -> list[str]:
-    """The entries of ``names`` that ``source`` refers to, in the order of ``names``.
+    """The entries of ``names`` that ``source`` refers to, in the order of ``names``. A library entry with a
+    distinctive last part also matches that attribute reached from anything (``[tf][0].py_function``).
 
     >>> forbidden_calls("from toolkit.transfer import unfreeze as u\\nu(f)", ("transfer.unfreeze",))
     ['transfer.unfreeze']
     >>> forbidden_calls("features.trainable = True", ("transfer.unfreeze",))
     []
     """
-    used = names_used(source)
-    return [entry for entry in names if any(_matches(name, entry) for name in used)]
+    used, attributes = names_used(source), _attributes(source)
+    return [entry for entry in names
+            if any(_matches(name, entry) for name in used) or _distinctive(entry) in attributes]
 
 
 def called_by(mistake: Mistake, names: tuple[str, ...]) -> list[str]:

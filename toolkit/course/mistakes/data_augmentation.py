@@ -1,7 +1,7 @@
 """Chapter 3's known wrong answers, each with the mistake it shows, and right answers written differently
 from the solution (``toolkit.course.mistakes``)."""
 
-from toolkit.course.mistakes import Mistake
+from toolkit.course.mistakes import PYTHON_BEHIND_A_GRAPH_OP, Mistake
 
 MISTAKES: dict[str, tuple[Mistake, ...]] = {
     "1": (
@@ -322,5 +322,5 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "1": ("augment.augmenter", "augment.augmentation_layers", "augment.AugmentSpec.from_image_data_generator"),
     "2": ("augment.augment_dataset", "augment.augment_batch"),
     "3": ("augment.with_augmentation",),
-    "4": ("keras.layers.RandomErasing", "tf.py_function", "tf.numpy_function"),  # NumPy behind a graph op
+    "4": ("keras.layers.RandomErasing", "keras.src") + PYTHON_BEHIND_A_GRAPH_OP,
 }

@@ -1,7 +1,7 @@
 """Chapter 5's known wrong answers, each with the mistake it shows, and right answers written differently
 from the solution (``toolkit.course.mistakes``)."""
 
-from toolkit.course.mistakes import Mistake
+from toolkit.course.mistakes import PYTHON_BEHIND_A_GRAPH_OP, Mistake
 
 MISTAKES: dict[str, tuple[Mistake, ...]] = {
     "1": (
@@ -232,6 +232,6 @@ return model""",
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     # Keras's and TensorFlow's dropouts, under any name (keras.src is Keras's private code), and NumPy behind a graph op
     "1": ("keras.random.dropout", "keras.layers.Dropout", "tf.nn.dropout", "tf.nn.experimental.stateless_dropout",
-          "keras.src", "tf.py_function", "tf.numpy_function"),
+          "keras.src") + PYTHON_BEHIND_A_GRAPH_OP,
     "2": ("keras.callbacks.EarlyStopping",),
 }
