@@ -7,7 +7,7 @@ so the grader reads every exercise cell (outside the kernel, never running it) a
 whose cells use:
 
 - ``print`` rebound (assigned, defined, imported as), ``builtins``/``__builtins__``, the output streams
-  (``sys.stdout``, ``sys.displayhook``, ``contextlib.redirect_stdout``), ``sys.modules``;
+  replaced (``sys.stdout = ...``, ``sys.displayhook``, ``contextlib.redirect_stdout``), ``sys.modules``;
 - frames and the interpreter's insides (``sys._getframe``, ``inspect.currentframe``/``stack``,
   ``gc.get_referrers``, ``ctypes``, ``f_back``/``f_globals``/``__globals__``/``__code__``/``__dict__``);
 - the kernel (``get_ipython``, ``IPython``, ``ipykernel``, ``__main__``, IPython magics other than
@@ -15,9 +15,10 @@ whose cells use:
   ``TOOLKIT_CHECK_SEED``, ``os.environ``, ``os.getenv``) and the course's grading (``toolkit.course``,
   ``tk.exercise_check``);
 - code or names built at run time, which a reader of the source cannot see: ``exec``, ``eval``,
-  ``compile``, ``__import__``, ``importlib``, ``globals()``, ``locals()``, ``vars()``, ``getattr`` with a
-  name that is not written out, ``setattr``/``delattr``, and assignments to a module's attributes
-  (``np.random.default_rng = ...``), ``unittest.mock``.
+  ``compile``, ``__import__``, ``importlib``, ``globals()``, ``locals()``, ``unittest.mock``; on a module
+  (however reached: renamed, imported from a package, in a list), ``getattr`` with a name not written out,
+  ``setattr``/``delattr``/``vars`` and attribute assignments (``np.random.default_rng = ...``); and those
+  built-ins passed around as values (``f = setattr``). On the cell's own objects they are fine.
 
 None of the course's solutions, right answers or known mistakes needs any of these (a test reads them all).
 A determined learner can still get past a reader of source; this closes the ways a tester found
@@ -35,19 +36,17 @@ from toolkit.course import mistakes as known
 REASON = ("the exercise cell uses {what}, which an exercise cell must leave alone: checks print through Python's own "
           "print and the kernel, draw from the check seed, and are graded by reading names as written")
 
-NAMES = ("builtins", "__builtins__", "__builtin__", "sys.stdout", "sys.stderr", "sys.__stdout__",
-         "sys.__stderr__", "sys.displayhook", "sys.modules", "sys._getframe", "sys._current_frames", "sys.settrace",
-         "sys.setprofile", "inspect", "gc.get_referrers", "gc.get_referents", "gc.get_objects", "ctypes", "IPython",
-         "ipykernel", "get_ipython", *(f"toolkit.{name}" for name in ("course", "check_seed", "exercise_check")),
-         "os.environ",
-         "os.environb", "os.getenv", "os.putenv", "importlib", "runpy", "unittest.mock", "mock.patch",
-         "contextlib.redirect_stdout", "contextlib.redirect_stderr", "io.TextIOWrapper", "posix",
-         "operator.attrgetter", "operator.methodcaller")
+NAMES = ("builtins", "__builtins__", "__builtin__", "sys.__stdout__", "sys.__stderr__", "sys.displayhook",
+         "sys.modules", "sys._getframe", "sys._current_frames", "sys.settrace", "sys.setprofile", "inspect",
+         "gc.get_referrers", "gc.get_referents", "gc.get_objects", "ctypes", "IPython", "ipykernel", "get_ipython",
+         *(f"toolkit.{name}" for name in ("course", "check_seed", "exercise_check")), "os.environ", "os.environb",
+         "os.getenv", "os.putenv", "importlib", "runpy", "unittest.mock", "mock.patch", "contextlib.redirect_stdout",
+         "contextlib.redirect_stderr", "io.TextIOWrapper", "posix", "operator.attrgetter", "operator.methodcaller")
 ALWAYS = ("exec", "eval", "compile", "__import__", "globals", "locals", "breakpoint")  # code built at run time
 ON_MODULES = ("getattr", "setattr", "delattr", "vars")  # fine on the cell's own objects, not on a module
 INSIDES = ("f_back", "f_globals", "f_locals", "f_builtins", "f_code", "tb_frame", "gi_frame", "cr_frame", "ag_frame",
            "__globals__", "__code__", "__builtins__", "__subclasses__", "__closure__", "__mro__", "__bases__",
-           "__wrapped__", "__defaults__", "__kwdefaults__", "__self__", "__getattr__")
+           "__wrapped__", "__defaults__", "__kwdefaults__", "__self__", "__getattr__", "__getattribute__")
 NOT_WRITTEN = ("__module__", "__qualname__", "__name__")  # read freely; written, they disguise notebook code
 PROCESS_FILES = re.compile(r"/proc/(self|thread-self|\d+)\b")  # the environment file holds the check seed
 ALLOWED_MAGICS = ("time", "timeit", "matplotlib")
@@ -73,17 +72,37 @@ def _bound(tree: ast.AST) -> set[str]:
 
 
 def _modules(tree: ast.AST) -> set[str]:
-    """The names that hold modules in the cell: the chapters' imports unless the cell rebinds the name, the
-    cell's own imports, and plain renames of a module's name (``k = keras.ops``)."""
+    """The names that may hold modules in the cell: the chapters' imports unless the cell rebinds the name, the
+    cell's own imports (``from keras import ops`` too), and names given a module or a container holding one
+    (``k = keras.ops``, ``box = [tf]``, ``k = [keras.ops][0]``), followed through chains of such assignments."""
     found = set(MODULES) - _bound(tree)
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
             found |= {alias.asname or alias.name.split(".")[0] for alias in node.names}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and isinstance(node.value, (ast.Name, ast.Attribute)) \
-                and _root(node.value) in found:
-            found |= {target.id for target in node.targets if isinstance(target, ast.Name)}
+    assignments = [node for node in ast.walk(tree) if isinstance(node, ast.Assign)]
+    for _ in range(len(assignments)):
+        more = {target.id for node in assignments if _holds_a_module(node.value, found)
+                for target in node.targets if isinstance(target, ast.Name)} - found
+        if not more:
+            break
+        found |= more
     return found
+
+
+def _holds_a_module(node: ast.AST, modules: set[str]) -> bool:
+    """Whether a value is a module, or a container or an item of one that holds a module (not a call's result:
+    ``keras.Sequential(...)`` is the cell's own object)."""
+    if isinstance(node, (ast.Name, ast.Attribute)):
+        return _root(node) in modules
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        return any(_holds_a_module(element, modules) for element in node.elts)
+    if isinstance(node, ast.Dict):
+        return any(_holds_a_module(value, modules) for value in node.values)
+    if isinstance(node, (ast.Subscript, ast.Starred)):
+        return _holds_a_module(node.value, modules)
+    if isinstance(node, ast.IfExp):
+        return _holds_a_module(node.body, modules) or _holds_a_module(node.orelse, modules)
+    return False
 
 
 def _assigned_attributes(target: ast.AST) -> list[ast.Attribute]:
@@ -97,8 +116,8 @@ def _assigned_attributes(target: ast.AST) -> list[ast.Attribute]:
 
 
 def _root(node: ast.AST) -> str | None:
-    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
-        node = node.func if isinstance(node, ast.Call) else node.value
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
     return node.id if isinstance(node, ast.Name) else None
 
 
@@ -119,13 +138,16 @@ def _binds_print(node: ast.AST) -> bool:
     return False
 
 
-def _dynamic(node: ast.AST, modules: set[str], called: set[int]) -> str | None:
+def _dynamic(node: ast.AST, modules: set[str], called: set[int], bound: set[str]) -> str | None:
     """How ``node`` builds code or reaches a module's attribute at run time, or ``None``."""
-    if isinstance(node, ast.Name) and node.id in ALWAYS + ON_MODULES and id(node) not in called:
+    if isinstance(node, ast.Name) and node.id in ALWAYS + ON_MODULES and id(node) not in called \
+            and node.id not in bound:  # vars = model.trainable_variables is the cell's own variable
         return f"{node.id} passed around as a value"  # f = setattr; functools.reduce(getattr, ...)
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
         return None
     name, args = node.func.id, node.args
+    if name in bound:
+        return None  # the cell's own function of that name
     if name in ALWAYS:
         return f"{name}()"
     if name == "vars" and (not args or _names_a_module(args[0], modules)):
@@ -162,17 +184,18 @@ def reaches(source: str) -> list[str]:
     except SyntaxError:
         return found
     modules = _modules(tree)
-    for name in sorted(known.names_used(source)):
+    for name in sorted(known.names_used(source, strings=False)):
         if any(name == entry or name.startswith(entry + ".") for entry in NAMES):
             add(name.replace("toolkit.", "tk.", 1) if name.startswith("toolkit.") else name)
     called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    bound = _bound(tree)
     for node in ast.walk(tree):
         if _binds_print(node):
             add("a print of its own")
         elif isinstance(node, (ast.Import, ast.ImportFrom)) and "__main__" in (
                 [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module]):
             add("__main__")  # the notebook's own namespace
-        elif (how := _dynamic(node, modules, called)) is not None:
+        elif (how := _dynamic(node, modules, called, bound)) is not None:
             add(how)
         elif isinstance(node, ast.Attribute) and (
                 node.attr in INSIDES or node.attr in NOT_WRITTEN and isinstance(node.ctx, ast.Store)
@@ -182,7 +205,7 @@ def reaches(source: str) -> list[str]:
             targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
             for target in targets:
                 for part in _assigned_attributes(target):
-                    if _root(part) in modules:
+                    if _names_a_module(part.value, modules):  # type(sys.stdout).write = ... too
                         add(f"an assignment to {ast.unparse(part)}")
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and (
                 "TOOLKIT_CHECK_SEED" in node.value or PROCESS_FILES.search(node.value)):

@@ -33,10 +33,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 Answer = str | tuple[str, ...]
-# For FORBIDDEN: NumPy or Python run from inside a graph, under each of TensorFlow's names for it (and its
-# private modules), where an exercise asks for graph code
+# For FORBIDDEN: NumPy or Python run from inside a graph (or the graph not built at all), under each of
+# TensorFlow's names for it (and its private modules), where an exercise asks for graph code
 PYTHON_BEHIND_A_GRAPH_OP = ("tf.py_function", "tf.numpy_function", "tf.compat.v1.py_func", "tf.raw_ops.EagerPyFunc",
-                            "tf.raw_ops.PyFunc", "tf.raw_ops.PyFuncStateless", "tensorflow.python", "tf.python")
+                            "tf.raw_ops.PyFunc", "tf.raw_ops.PyFuncStateless", "tf.data.Dataset.from_generator",
+                            "tf.config.run_functions_eagerly", "tf.config.experimental_run_functions_eagerly",
+                            "tensorflow.python", "tf.python")
 FORBIDDEN_DIAGNOSIS = "Exercise {exercise} calls {name}, which the exercise asks you to do without."
 
 
@@ -165,11 +167,11 @@ def _renames(tree: ast.AST, aliases: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
-def names_used(source: str) -> set[str]:
+def names_used(source: str, *, strings: bool = True) -> set[str]:
     """Every dotted name a piece of code refers to, aliases of imports and plain renames resolved (``tk`` is
     ``toolkit``; after ``t = tf``, ``t.x`` is ``tf.x``): attribute chains, names, ``from x import y`` (as
     ``x.y``), ``getattr(x, "y")`` and string literals passed to ``importlib.import_module`` / ``__import__``
-    or that look like dotted names."""
+    or (with ``strings``) that look like dotted names."""
     try:
         tree = ast.parse(MAGIC.sub("", source))
     except SyntaxError:
@@ -193,7 +195,8 @@ def names_used(source: str) -> set[str]:
             found |= {f"{node.module}.{alias.name}" for alias in node.names}
         elif isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and re.fullmatch(r"[\w.]+", node.value):
+        elif strings and isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                and re.fullmatch(r"[\w.]+", node.value):
             found.add(node.value)
     return found
 
