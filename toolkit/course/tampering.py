@@ -179,9 +179,7 @@ def reaches(source: str) -> list[str]:
     for match in MAGIC_LINE.finditer(source) if not _is_python(source) else ():  # "% b" may continue a line
         if match.group(1) == "!" or match.group(2) not in ALLOWED_MAGICS:
             add(f"the IPython line {match.group(0).strip()}")
-    try:
-        tree = ast.parse(known.MAGIC.sub("", source))
-    except SyntaxError:
+    if (tree := known.parse(source)) is None:
         return found
     modules = _modules(tree)
     for name in sorted(known.names_used(source, strings=False)):

@@ -148,6 +148,14 @@ def _chain(node: ast.AST, aliases: Mapping[str, str]) -> str | None:
             return None
 
 
+def parse(source: str) -> ast.Module | None:
+    """A cell's code as Python, IPython magics and shell lines left out; ``None`` when it is not Python."""
+    try:
+        return ast.parse(MAGIC.sub("", source))
+    except SyntaxError:
+        return None
+
+
 def _renames(tree: ast.AST, aliases: Mapping[str, str]) -> dict[str, str]:
     """``{name: dotted}`` for plain assignments of a dotted name to a new one (``t = tf``, ``L = keras.layers``),
     so ``t.py_function`` is read as ``tf.py_function``; followed through chains of such assignments."""
@@ -172,9 +180,7 @@ def names_used(source: str, *, strings: bool = True) -> set[str]:
     ``toolkit``; after ``t = tf``, ``t.x`` is ``tf.x``): attribute chains, names, ``from x import y`` (as
     ``x.y``), ``getattr(x, "y")`` and string literals passed to ``importlib.import_module`` / ``__import__``
     or (with ``strings``) that look like dotted names."""
-    try:
-        tree = ast.parse(MAGIC.sub("", source))
-    except SyntaxError:
+    if (tree := parse(source)) is None:
         return set()
     aliases = dict(TOOLKIT_ALIASES)
     for node in ast.walk(tree):
@@ -227,12 +233,9 @@ def _matches(used: str, entry: str) -> bool:
 
 
 def _attributes(source: str) -> set[str]:
-    """Every attribute name ``source`` reads (``x`` in ``[tf][0].x``), and every name it calls ``getattr`` with."""
-    try:
-        tree = ast.parse(MAGIC.sub("", source))
-    except SyntaxError:
-        return set()
-    return {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+    """Every attribute name ``source`` reads (``x`` in ``[tf][0].x``)."""
+    tree = parse(source)
+    return set() if tree is None else {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
 
 
 def _distinctive(entry: str) -> str | None:
