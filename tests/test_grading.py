@@ -21,6 +21,7 @@ from toolkit.course.grading import grade_class, grade_submission
 from toolkit.course.nbval_plugin import failure_reason
 from toolkit.course.submission import SubmissionError
 from toolkit.course.verdicts import Verdict, write_gradebook
+from toolkit.errors import ArgumentError
 
 STUB = 'raise NotImplementedError("replace this line")'
 
@@ -460,14 +461,60 @@ def tiny_mistakes(tiny_course, tmp_path, monkeypatch):
     return found
 
 
+class _Runs:
+    """A stand-in for ``run_notebook`` that takes a while and counts how many runs overlap."""
+
+    def __init__(self):
+        import threading
+
+        self.lock, self.now, self.most, self.count = threading.Lock(), 0, 0, 0
+
+    def __call__(self, nb, **options):
+        import time
+
+        with self.lock:
+            self.now += 1
+            self.count += 1
+            self.most = max(self.most, self.now)
+        time.sleep(0.2)
+        with self.lock:
+            self.now -= 1
+        return runner.Run({}, {})
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 3])
+def test_the_mistake_rounds_a_diagnosis_needs_run_jobs_at_a_time(tiny_mistakes, monkeypatch, jobs):
+    """Every round at once, never more than ``jobs`` sandboxed runs together (the solution's first)."""
+    runs = _Runs()
+    monkeypatch.setattr(grading, "run_notebook", runs)
+    shared = grading.Grading(seed=7, exercises_only=True, jobs=jobs)
+    found = shared.mistake_outputs("99_tiny")
+    assert {exercise: [m for m, _ in pairs] for exercise, pairs in found.items()} == {
+        exercise: list(known) for exercise, known in tiny_mistakes.items()}
+    assert runs.count == 1 + 3 and runs.most == min(jobs, 3)  # the solution at the seed, then three rounds
+
+
+def test_a_class_never_runs_more_than_its_jobs_at_once(tiny_course, tmp_path, monkeypatch):
+    runs = _Runs()
+    monkeypatch.setattr(grading, "run_notebook", runs)
+    paths = [submit(tmp_path / f"{k}.ipynb", first=f"y = x * 2 + {k} - {k}") for k in range(5)]
+    grade_class(paths, grading=grading.Grading(seed=0, jobs=2))
+    assert runs.count == 5 and runs.most == 2
+    with pytest.raises(ArgumentError, match="give jobs to the Grading"):
+        grade_class(paths, grading=grading.Grading(seed=0), jobs=2)
+    for jobs in (0, True, 1.5):
+        with pytest.raises(ArgumentError, match="jobs must be a positive"):
+            grading.Grading(jobs=jobs)
+
+
 @pytest.mark.slow
 def test_a_known_mistake_shows_its_diagnosis_and_an_unknown_one_the_plain_reason(tiny_mistakes, tmp_path):
-    shared = grading.Grading(seed=7, exercises_only=True)
+    shared = grading.Grading(seed=7, exercises_only=True, jobs=2)
     paths = [submit(tmp_path / "plus.ipynb", first="y = x + 2"), submit(tmp_path / "same.ipynb", first="y = x * 1"),
              submit(tmp_path / "other.ipynb", first="y = 3 * x"),
              submit(tmp_path / "lazy.ipynb", second="z = x // 2\ntk.transfer.unfreeze"),
              submit(tmp_path / "third.ipynb", second="z = x // 3")]
-    plus, same, other, lazy, third = grade_class(paths, grading=shared, jobs=2)
+    plus, same, other, lazy, third = grade_class(paths, grading=shared)
     assert plus.exercises == {"1": False, "2": True} and plus.diagnoses == {"1": "Adds two instead of doubling."}
     assert plus.reasons["1"] == "check 1, line 1: expected '40', got '22'"
     assert "Looks like a known mistake: Adds two instead of doubling." in plus.report()

@@ -191,7 +191,7 @@ def test_a_forged_check_fails_naming_what_it_used(tmp_path, monkeypatch):
     forged = "import builtins\n_p = builtins.print\nbuiltins.print = lambda *a, **k: _p(40)\ny = 0"
     built = "import math\nz = getattr(math, 'fl' + 'oor')(x / 2)"
     cheat, right = grade_class([submit(tmp_path / "cheat.ipynb", first=forged, second=built),
-                                submit(tmp_path / "right.ipynb")], jobs=2, grading=Grading(seed=0))
+                                submit(tmp_path / "right.ipynb")], grading=Grading(seed=0, jobs=2))
     assert cheat.exercises == {"1": False, "2": False} and right.passed, cheat.report()
     assert cheat.reasons == {"1": tampering.REASON.format(what="builtins"),
                              "2": tampering.REASON.format(what="getattr(math, 'fl' + 'oor')")}

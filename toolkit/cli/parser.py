@@ -85,7 +85,8 @@ def _grade(commands) -> None:
     grade.add_argument("--timeout", type=positive, default=1800.0, metavar="SECONDS",
                        help="time limit of one whole notebook (default 1800)")
     grade.add_argument("--jobs", type=whole(1, 256), default=os.cpu_count() or 1, metavar="N",
-                       help="submissions graded in parallel, each in its own sandbox (default: the CPU cores)")
+                       help="sandboxed notebooks run at once: submissions, and the known mistakes' rounds a diagnosis "
+                            "needs (default: the CPU cores)")
     grade.add_argument("--seed", type=whole(0, SEED_LIMIT), default=None, metavar="N",
                        help="the checks' seed (default: drawn afresh for each run; 0 is the one stored in the "
                             "notebooks). A fixed seed makes a re-grade repeat exactly, but a learner who knows it "

@@ -1,31 +1,22 @@
 """Grading submissions against the course's own notebooks (chapters 1-6).
 
-``grade_submission`` takes a learner's notebook (a file, or the open notebook in Colab), keeps only
-its ``# EXERCISE`` cells, puts them into the course's pristine learner notebook
-(``toolkit.course.submission``) and runs that with nbval (``--nbval-lax``, the course's sanitize
-file) in a separate process, at arm's length:
+``grade_submission`` puts a learner's ``# EXERCISE`` cells (a file, or the open notebook in Colab) into the
+course's pristine learner notebook (``toolkit.course.submission``) and runs it with nbval in another process:
 
-- the kernel runs in a sandbox (``toolkit.course.sandbox``): it cannot read the key, the solutions or
-  the course, cannot write the results, imports a fresh read-only toolkit copy, and every process it
-  starts dies with it. nbval, the comparison and the results stay in the grader's own process;
-- every grading run (``Grading``) draws a check seed; check cells draw their inputs from it
-  (``tk.check_seed()``), and the expected outputs at that seed come from running the instructor's
-  solution once per chapter. Outputs are compared by value, with a tolerance;
-- with a time limit per cell (``cell_timeout``) and for the whole notebook (``timeout``);
-- a cell that hangs fails its exercise with "timed out after N s"; one that kills the kernel fails
-  its exercise with "kernel died" (after a rerun confirms the culprit: a timer started by an earlier
-  exercise is blamed on that one), and the notebook is run again without that exercise, so every
-  other exercise is still graded on its own cells;
-- a failing check is named by its exercise and first differing line ("check 3, line 2: expected ...,
-  got ..."); when its output is what a known mistake (``toolkit.course.mistakes``) prints at the same
-  seed, the verdict holds that mistake's diagnosis. An exercise cell that calls a name its chapter's
-  ``FORBIDDEN`` lists, or that reaches into what grading relies on (``toolkit.course.tampering``: a
-  replaced ``print``, the check seed, the kernel, names built at run time), fails, read off the source
-  outside the kernel.
+- the kernel runs in a sandbox (``toolkit.course.sandbox``): it cannot read the key, the solutions or the
+  course, cannot write the results, and every process it starts dies with it;
+- every grading run (``Grading``) draws a check seed; check cells draw their inputs from it, and the expected
+  outputs at that seed come from running the instructor's solution once per chapter, compared by value with a
+  tolerance. Time limits per cell and per notebook; ``jobs`` sandboxed runs at once;
+- a cell that hangs or kills the kernel fails its exercise (a rerun confirms the culprit: a timer started by an
+  earlier exercise is blamed on that one), and the notebook runs again without it to grade the others;
+- a failing check is named by its exercise and first differing line ("check 3, line 2: expected ..., got
+  ..."); when its output is what a known mistake (``toolkit.course.mistakes``) prints at the same seed, the
+  verdict holds that mistake's diagnosis. An exercise cell that calls a name its chapter's ``FORBIDDEN``
+  lists, or reaches into what grading relies on (``toolkit.course.tampering``), fails, read off the source.
 
-An exercise passes when its exercise and check cells run and every check prints the expected output.
-A failing narrative cell is reported apart, as a problem of the environment. ``grade_class`` grades
-a class, ``jobs`` submissions at a time.
+An exercise passes when its cells run and every check prints the expected output. A failing narrative cell
+is reported apart, as a problem of the environment. ``grade_class`` grades a class.
 """
 
 from __future__ import annotations
@@ -51,8 +42,7 @@ from toolkit.course import kernel_deaths, notebooks, submission, tampering
 from toolkit.course import mistakes as known
 from toolkit.course.checks import DEFAULT_SEED
 from toolkit.course.kernel_deaths import NOT_RUN
-from toolkit.course.nbval_plugin import AFTER_TIMEOUT
-from toolkit.course.nbval_plugin import _stdout
+from toolkit.course.nbval_plugin import AFTER_TIMEOUT, _stdout
 from toolkit.course.runner import Run, run_notebook
 from toolkit.course.verdicts import (
     POSITION,
@@ -84,7 +74,8 @@ class Grading:
     the checks draw from it. Each chapter's expected outputs at that seed come from running the
     instructor's solution once, in the same sandbox (``expected_key``); with the stored seed
     (``DEFAULT_SEED``, what Colab self-checks use) the key's stored outputs are the expected ones.
-    Time limits must be positive.
+    ``jobs`` is how many sandboxed runs go at once, whoever asks for them (a class's submissions, the
+    mistake rounds a diagnosis needs). Time limits must be positive.
     """
 
     cell_timeout: float = CELL_TIMEOUT_S
@@ -97,12 +88,19 @@ class Grading:
     _mistakes: dict = field(default_factory=dict, repr=False)  # chapter -> _Slot of its mistakes' check outputs
     runs_started: int = field(default=0, repr=False)  # sandboxed runs this grading paid for (the cache's misses)
     reuse_runs: bool = True  # False: every submission runs, even one identical to an earlier (repeat tests)
+    jobs: int | None = None  # default: one per CPU core
+    _running: threading.Semaphore = field(init=False, repr=False)  # at most ``jobs`` sandboxed runs at once
 
     def __post_init__(self) -> None:
         for name in ("cell_timeout", "timeout"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ArgumentError(f"{name} must be a positive number of seconds, not {value!r}.")
+        if self.jobs is None:
+            self.jobs = os.cpu_count() or 1
+        if not isinstance(self.jobs, int) or isinstance(self.jobs, bool) or self.jobs < 1:
+            raise ArgumentError(f"jobs must be a positive number of parallel gradings, not {self.jobs!r}.")
+        self._running = threading.Semaphore(self.jobs)
         if self.seed is None:
             self.seed = secrets.randbelow(2**31 - 2) + 1
         elif not isinstance(self.seed, int) or self.seed < 0:
@@ -147,12 +145,18 @@ class Grading:
         def compute() -> Run:
             with self._lock:
                 self.runs_started += 1
-            return run_notebook(nb, cell_timeout=self.cell_timeout, timeout=self.timeout, seed=seed, record=True,
-                                progress=progress)
+            return self._sandboxed(nb, seed, progress)
 
         if not self.reuse_runs:
             return compute()
         return copy.deepcopy(self._once(self._runs, _content(nb, seed), compute))
+
+    def _sandboxed(self, nb: nbformat.NotebookNode, seed: int,
+                   progress: Callable[[int, int], None] | None = None) -> Run:
+        """``run_notebook`` with this grading's limits, waiting its turn: ``jobs`` runs at once."""
+        with self._running:
+            return run_notebook(nb, cell_timeout=self.cell_timeout, timeout=self.timeout, seed=seed, record=True,
+                                progress=progress)
 
     def mistake_outputs(self, key_name: str) -> dict[str, list[tuple[known.Mistake, list[str | None] | None]]]:
         """``{exercise: [(mistake, what its check cells print at this run's seed), ...]}`` in the order of
@@ -164,30 +168,30 @@ class Grading:
             if not found or key_name not in submission.solutions():
                 return {}
             key, seed = self.expected_key(key_name)
-            result: dict[str, list] = {exercise: [] for exercise in found}
-            for k, answers in enumerate(known.rounds(key_name)):
-                answered = known.substitute(notebooks.read(submission.solutions()[key_name]), answers)
-                # exercises only, whatever this grading runs: every exercise needs only the first cells (a test
-                # proves it), and a mistake's check output is the same without the narrative
-                assembled = dataclasses.replace(self, exercises_only=True).trim(
-                    submission.assemble(key, answered, f"mistake round {k}"))
-                texts = check_outputs(assembled, self.run(assembled, seed))
-                for exercise in answers:
-                    result[exercise].append((found[exercise][k], texts.get(exercise)))
-            return result
+            # Exercises only, whatever this grading runs: every exercise needs only the first cells (a test proves
+            # it), and a mistake's check output is the same without the narrative. Every round at once, jobs running.
+            solution, trimmed, rounds = (notebooks.read(submission.solutions()[key_name]),
+                                         dataclasses.replace(self, exercises_only=True), known.rounds(key_name))
+            assembled = [trimmed.trim(submission.assemble(key, known.substitute(copy.deepcopy(solution), answers),
+                                                          f"mistake round {k}")) for k, answers in enumerate(rounds)]
+            with ThreadPoolExecutor(max_workers=len(assembled) or 1) as pool:
+                texts = [check_outputs(nb, run) for nb, run in zip(assembled, pool.map(
+                    lambda nb: self.run(nb, seed), assembled))]
+            return {exercise: [(mistake, texts[k].get(exercise)) for k, mistake in enumerate(mistakes)]
+                    for exercise, mistakes in found.items()}
 
         return self._once(self._mistakes, key_name, compute)
 
     def expected_key(self, key_name: str) -> tuple[nbformat.NotebookNode, int]:
         """The chapter's key with its exercise checks' expected outputs at this run's seed, and the seed the
         kernel must see (the stored one where the chapter has no solution to run)."""
-        with self._lock:
-            if key_name not in self._keys:
-                try:
-                    self._keys[key_name] = self._expected_key(key_name)
-                except GradingError as error:  # the solution failed: every submission of the run says so, at once
-                    self._keys[key_name] = error
-            found = self._keys[key_name]
+        def compute() -> tuple[nbformat.NotebookNode, int] | GradingError:
+            try:
+                return self._expected_key(key_name)
+            except GradingError as error:  # the solution failed: every submission of the run says so, at once
+                return error
+
+        found = self._once(self._keys, key_name, compute)
         if isinstance(found, GradingError):
             raise found
         key, seed = found
@@ -215,7 +219,7 @@ class Grading:
         for cell in notebooks.code_cells(reference):
             if notebooks.CHECK.search(cell.source):
                 cell.outputs, cell.execution_count = [], None  # nothing stored: nbval runs it without comparing
-        run = run_notebook(reference, cell_timeout=self.cell_timeout, timeout=self.timeout, seed=seed, record=True)
+        run = self._sandboxed(reference, seed)
         owned = {cell for ex in notebooks.exercises(reference) for cell in ex.cells}
         failed = [f"cell {cell}: {outcome.reason}" for cell, outcome in sorted(run.outcomes.items())
                   if cell in owned and not (outcome.passed or outcome.skipped)]
@@ -372,12 +376,13 @@ def grade_class(sources: Sequence[str | Path], *, chapter: str | None = None, ce
 
     ``on_verdict(index, verdict)`` is called as each finishes, for a progress line. Returns the verdicts in
     the order of ``sources``. ``grading`` (one shared run, its seed, solution and mistake runs) replaces the
-    time limits, ``exercises_only`` and ``seed``.
+    time limits, ``exercises_only``, ``seed`` and ``jobs``.
     """
-    jobs = (os.cpu_count() or 1) if jobs is None else jobs
-    if not isinstance(jobs, int) or jobs < 1:
-        raise ArgumentError(f"jobs must be a positive number of parallel gradings, not {jobs!r}.")
-    grading = grading or Grading(cell_timeout, timeout, exercises_only, seed)
+    if grading is None:
+        grading = Grading(cell_timeout, timeout, exercises_only, seed, jobs=jobs)
+    elif jobs is not None:
+        raise ArgumentError("give jobs to the Grading (Grading(jobs=...)), not beside it.")
+    jobs = grading.jobs
 
     def one(source: str | Path) -> Verdict:
         try:

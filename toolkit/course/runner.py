@@ -77,6 +77,14 @@ def _stop_leftovers(root: Path) -> int:
     return found
 
 
+# The grader's pytest, started as ``python -c _PYTEST <pytest arguments>``. nbval imports nbformat, which imports
+# jsonschema, whose format checks import rfc3987_syntax where it is installed (jupyter_server brings it in):
+# building that package's grammar takes 2.6 s of a 25 s run on two slow cores, at every run. A notebook's
+# validation checks no formats, so this process goes without it.
+_PYTEST = ("import sys; sys.modules.setdefault('rfc3987_syntax', None); import pytest; "
+           "raise SystemExit(pytest.main(sys.argv[1:]))")
+
+
 @dataclass
 class Run:
     """What one run of a notebook gave: each code cell's outcome, and (when recorded) each check cell's
@@ -109,7 +117,7 @@ def run_notebook(nb: nbformat.NotebookNode, *, cell_timeout: float, timeout: flo
         (root / "pytest.ini").write_text("[pytest]\naddopts =\n", encoding="utf-8")
         # -v: pytest's output diffs show whole lines, for the reasons; the log goes to a file, since a
         # pipe nobody reads until the end would block a run that prints more than the pipe holds.
-        command = [sys.executable, "-m", "pytest", "-c", str(root / "pytest.ini"), "--rootdir", str(root), "-v",
+        command = [sys.executable, "-c", _PYTEST, "-c", str(root / "pytest.ini"), "--rootdir", str(root), "-v",
                    "-p", "no:cacheprovider", "-p", "toolkit.course.nbval_plugin", "--nbval-lax",
                    "--nbval-cell-timeout", str(cell_timeout), "-W", "ignore::DeprecationWarning",
                    RESULTS_OPTION, str(results), KERNEL_OPTION, str(kernel), *([RECORD_OPTION] if record else []),
