@@ -8,7 +8,9 @@ policy are fixed per process. On a GPU machine, the replicas are the GPUs and th
 is ``mixed_float16``; without a GPU, the replicas are logical CPU devices sharing the same
 cores (so mirroring can only cost time) and the mixed policy is ``mixed_bfloat16``. Printed:
 samples/s of ``fit`` and of ``tk.train_minibatch`` on a small CNN, and the ratios against one
-device in float32.
+device in float32. Under the strategy, also the bytes of input copied to each device per step by the
+tape loop, from the per-replica shapes of the distributed dataset that ``fit`` iterates (each replica
+should receive its 1/R share of the global batch, not the whole batch).
 """
 
 from __future__ import annotations
@@ -20,6 +22,30 @@ import subprocess
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def record_distributed_datasets(strategy) -> list:
+    """Keep every dataset ``strategy`` distributes from now on (``fit``'s own input included)."""
+    seen = []
+    distribute = strategy.experimental_distribute_dataset
+
+    def recording(dataset, *args, **kwargs):
+        seen.append(distribute(dataset, *args, **kwargs))
+        return seen[-1]
+
+    strategy.experimental_distribute_dataset = recording
+    return seen
+
+
+def bytes_per_device(distributed, strategy) -> dict:
+    """Rows and bytes each device receives in one step: the first element of ``distributed``, per replica."""
+    import tensorflow as tf
+
+    per_replica = [strategy.experimental_local_results(part) for part in tf.nest.flatten(next(iter(distributed)))]
+    replicas = list(zip(*per_replica))  # per device: its shard of every component
+    return {"rows": [int(shard[0].shape[0]) for shard in replicas],
+            "bytes": [sum(t.shape.num_elements() * t.dtype.size for t in shard) for shard in replicas],
+            "devices": [shard[0].device for shard in replicas]}
 
 
 def measure(replicas: int, policy: str, quick: bool) -> dict:
@@ -50,11 +76,15 @@ def measure(replicas: int, policy: str, quick: bool) -> dict:
                  strategy=strategy)
     fit_rate = n / min(clock.durations[1:])
     model, optimizer = build()
+    distributed = record_distributed_datasets(strategy) if strategy else []
     history = tk.train_minibatch(model, (x, y), optimizer=optimizer, epochs=3, batch_size=batch, verbose=0,
                                  strategy=strategy)
     samples, seconds = history.history["samples"], history.history["time"]
     devices = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
-    return {"fit": fit_rate, "tape": (samples[-1] - samples[0]) / (seconds[-1] - seconds[0]), "devices": devices}
+    found = {"fit": fit_rate, "tape": (samples[-1] - samples[0]) / (seconds[-1] - seconds[0]), "devices": devices}
+    if distributed:
+        found["copied"] = bytes_per_device(distributed[0], strategy) | {"global rows": batch}
+    return found
 
 
 def main() -> None:
@@ -90,6 +120,14 @@ def main() -> None:
     for name, rates in results.items():
         ratios = (rates["fit"] / base["fit"], rates["tape"] / base["tape"]) if base else (float("nan"),) * 2
         print(f"{name:<36}{rates['fit']:>15,.0f}{rates['tape']:>16,.0f}{ratios[0]:>10.2f}x{ratios[1]:>11.2f}x")
+    for name, rates in results.items():
+        if "copied" in rates:
+            copied = rates["copied"]
+            shares = ", ".join(f"{device.rsplit('/', 1)[-1]}: {rows} rows, {size:,} bytes" for device, rows, size in
+                               zip(copied["devices"], copied["rows"], copied["bytes"]))
+            print(f"\n{name}, tape loop: input copied to each device per step (global batch "
+                  f"{copied['global rows']}, {copied['global rows'] // len(copied['rows'])} rows expected per "
+                  f"replica): {shares}")
     if not gpus:
         print("\nOn one CPU the replicas share the same cores: mirroring can only use what a single device left "
               "idle, and it adds copying and all-reduce work. Run this on a GPU machine for real scaling.")

@@ -3,23 +3,27 @@
     python bench/online_throughput.py            # about 6 minutes on 2 CPU cores
     python bench/online_throughput.py --quick    # a smoke run with tiny sizes (targets not judged)
 
-Default settings first: TensorFlow's own threads, nothing called beforehand, a fresh model per
-call as a learner builds one, and every second of the call counted, tracing and compiling
-included. Each call is measured twice:
+Default settings first: TensorFlow's own threads and a fresh model per call, as a learner builds one.
+TensorFlow's runtime and XLA are started once before anything is measured (the cost is printed), so
+no row pays the process's one-time start-up for the others. Each method gets two figures, side by side:
 
-* **first call**: the first call of its kind in a fresh process (a notebook's first run);
-* **typical call**: the next call, again with a fresh model (every later experiment in the notebook).
+* **first call**: every second of the call, tracing and compiling its steps included (a fresh model
+  compiles its own steps: ``tk.train_online`` and ``tk.train_minibatch`` run inside ``model.fit``, which
+  compiles per model);
+* **steady state**: the rate once compiled: the log windows (online) or epochs after the first, timed by
+  a callback with epoch hooks only; for the Python loops (eager, NumPy, PyTorch), the samples after
+  the first 10.
 
-Per-sample training four ways on a 10,000-sample stream: the seed's eager GradientTape loop
-(corrected so it runs), ``model.fit(batch_size=1)`` at its best ``steps_per_execution`` and
-``jit_compile``, a hand-written NumPy per-sample SGD, PyTorch eager (where ``torch`` is installed)
-and ``tk.train_online`` (prequential metrics included). The roofline: per-sample SGD on this MLP
-moves about 1.2 MB through the L2 cache per sample (read W1 for the forward pass, read and write it
-in the update); the bound is one core's L2 bandwidth, measured here with NumPy, over 1.2 MB.
-Mini-batches at 32 and 256: ``model.fit`` (its defaults and its best settings) against
-``tk.train_minibatch``, at ``compare``'s sizes and at this benchmark's.
+Per-sample training on a 10,000-sample stream: the seed's eager GradientTape loop (corrected so it
+runs), ``model.fit(batch_size=1)`` at its best ``steps_per_execution`` and ``jit_compile`` (each column
+the best of the grid), a hand-written NumPy per-sample SGD, PyTorch eager (where ``torch`` is
+installed) and ``tk.train_online`` (prequential metrics included). The roofline: per-sample SGD on this
+MLP moves about 1.2 MB through the L2 cache per sample (read W1 for the forward pass, read and write it
+in the update); the bound is one core's L2 bandwidth, measured here with NumPy, over 1.2 MB. Mini-batches
+at 32 and 256: ``model.fit`` (its defaults and its best settings) against ``tk.train_minibatch``, at
+``compare``'s sizes (4,000 digits, 5 epochs, batch 32 as ``compare`` trains) and at this benchmark's.
 
-Best-case rows follow, labelled as such: one intra-op thread and warm (compiled) steps.
+Best-case rows follow, labelled as such: one intra-op thread.
 Every figure comes from this run; the ratios compare rates measured side by side.
 """
 
@@ -38,6 +42,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from timing import EpochClock  # noqa: E402  (bench/timing.py)
 
 import toolkit as tk  # noqa: E402
 
@@ -45,6 +50,7 @@ LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 LR = 0.01
 BYTES_PER_SAMPLE = 3 * 784 * 128 * 4  # W1 read forward, read and written by the update
 FIT_GRID = [(spe, jit) for spe in (1, 16, 64, 256) for jit in (False, True)]
+WARM = 10  # samples a Python loop runs before its steady state is timed
 
 
 def seed_mlp() -> keras.Model:
@@ -52,85 +58,137 @@ def seed_mlp() -> keras.Model:
     return tk.models.mlp(input_shape=(784,), seed=0)
 
 
-def wall_rate(samples: int, work) -> float:
-    """Samples/s of ``work()``, every second of the call counted."""
+def rates(samples: int, seconds: float, steady_samples: int, steady_seconds: float) -> dict:
+    """A method's two figures: the whole call's samples/s, and the steady state's."""
+    return {"first": samples / seconds, "steady": steady_samples / max(steady_seconds, 1e-12)}
+
+
+def timed_call(work, samples_per_epoch: int, epochs: int) -> dict:
+    """``work(callbacks)`` runs a ``fit``-based call of ``epochs`` epochs (or log windows) of
+    ``samples_per_epoch``: first = the whole call, steady = the epochs after the first."""
+    clock = EpochClock()
     start = time.perf_counter()
-    work()
-    return samples / (time.perf_counter() - start)
+    work([clock])
+    seconds = time.perf_counter() - start
+    return rates(samples_per_epoch * epochs, seconds, samples_per_epoch * (epochs - 1), sum(clock.durations[1:]))
 
 
-def fit_call(x, y, batch_size: int, epochs: int = 1, steps_per_execution: int = 1, jit_compile="auto") -> float:
-    """``compile`` + ``fit`` of a fresh model, as a user writes it; samples/s, tracing included."""
-    def work():
+def fit_call(x, y, batch_size: int, epochs: int = 1, steps_per_execution: int = 1, jit_compile="auto") -> dict:
+    """``compile`` + ``fit`` of a fresh model, as a user writes it."""
+    def work(callbacks):
         model = seed_mlp()
         model.compile(keras.optimizers.SGD(LR), LOSS, metrics=["accuracy"],
                       steps_per_execution=steps_per_execution, jit_compile=jit_compile)
-        model.fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=False, verbose=0)
-    return wall_rate(len(x) * epochs, work)
+        model.fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=False, verbose=0, callbacks=callbacks)
+    return timed_call(work, len(x), epochs)
 
 
-def best_fit(x, y, batch_size: int, epochs: int = 1) -> tuple[float, str]:
-    """The fastest ``fit`` call over ``FIT_GRID`` (each a fresh model, tracing included)."""
-    rates = {f"steps_per_execution={spe}, jit_compile={jit}": fit_call(x, y, batch_size, epochs, spe, jit)
-             for spe, jit in FIT_GRID}
-    how = max(rates, key=rates.get)
-    return rates[how], how
+def fit_per_sample_call(x, y, steps_per_execution: int, jit_compile: bool) -> dict:
+    """``fit(batch_size=1)`` for two passes over ``x``: first = a one-pass call (the whole call less its
+    second epoch), steady = the second epoch."""
+    clock = EpochClock()
+    start = time.perf_counter()
+    model = seed_mlp()
+    model.compile(keras.optimizers.SGD(LR), LOSS, metrics=["accuracy"], steps_per_execution=steps_per_execution,
+                  jit_compile=jit_compile)
+    model.fit(x, y, batch_size=1, epochs=2, shuffle=False, verbose=0, callbacks=[clock])
+    seconds = time.perf_counter() - start
+    return rates(len(x), seconds - clock.durations[1], len(x), clock.durations[1])
 
 
-def online_call(x, y) -> float:
-    """``tk.train_online`` on a fresh model with every default; samples/s, compiling included."""
-    return wall_rate(len(x), lambda: tk.train_online(seed_mlp(), tk.Stream.from_arrays(x, y, shuffle=False),
-                                                     optimizer=keras.optimizers.SGD(LR), verbose=0))
+def best_of(grid: dict[str, dict]) -> dict:
+    """The best first-call and the best steady-state rate over a grid of settings, and which settings."""
+    best = {}
+    for kind in ("first", "steady"):
+        how = max(grid, key=lambda h: grid[h][kind])
+        best[kind], best[f"{kind} how"] = grid[how][kind], how
+    return best
 
 
-def minibatch_call(x, y, batch_size: int, epochs: int) -> float:
-    """``tk.train_minibatch`` on a fresh model; samples/s, compiling included."""
-    return wall_rate(len(x) * epochs, lambda: tk.train_minibatch(
+def setting(spe: int, jit: bool) -> str:
+    return f"steps_per_execution={spe}, jit_compile={jit}"
+
+
+def best_fit(x, y, batch_size: int, epochs: int) -> dict:
+    """The fastest ``fit`` over ``FIT_GRID`` (each a fresh model), per column."""
+    return best_of({setting(spe, jit): fit_call(x, y, batch_size, epochs, spe, jit) for spe, jit in FIT_GRID})
+
+
+def best_fit_per_sample(x, y) -> dict:
+    """The fastest ``fit(batch_size=1)`` over ``FIT_GRID``, per column."""
+    return best_of({setting(spe, jit): fit_per_sample_call(x, y, spe, jit) for spe, jit in FIT_GRID})
+
+
+def online_call(x, y) -> dict:
+    """``tk.train_online`` on a fresh model with every default (windows of 500 samples)."""
+    stream = tk.Stream.from_arrays(x, y, shuffle=False)
+    clock = EpochClock()
+    start = time.perf_counter()
+    history = tk.train_online(seed_mlp(), stream, optimizer=keras.optimizers.SGD(LR), verbose=0, callbacks=[clock])
+    seconds = time.perf_counter() - start
+    samples = history.history["samples"]
+    return rates(len(x), seconds, samples[-1] - samples[0], sum(clock.durations[1:]))
+
+
+def minibatch_call(x, y, batch_size: int, epochs: int) -> dict:
+    """``tk.train_minibatch`` on a fresh model."""
+    return timed_call(lambda callbacks: tk.train_minibatch(
         seed_mlp(), (x, y), optimizer=keras.optimizers.SGD(LR), epochs=epochs, batch_size=batch_size, shuffle=False,
-        verbose=0))
+        verbose=0, callbacks=callbacks), len(x), epochs)
 
 
-def seed_eager_rate(x, y) -> float:
+def loop_rates(n: int, step) -> dict:
+    """A Python loop of ``step(i)`` over ``n`` samples: first = all of it, steady = after ``WARM`` samples."""
+    start = time.perf_counter()
+    for i in range(WARM):
+        step(i)
+    warm = time.perf_counter()
+    for i in range(WARM, n):
+        step(i)
+    end = time.perf_counter()
+    return rates(n, end - start, n - WARM, end - warm)
+
+
+def seed_eager_rates(x, y) -> dict:
     """The seed's loop, corrected to run: one eager GradientTape step per sample, called from Python."""
     model, optimizer = seed_mlp(), keras.optimizers.SGD(LR)
 
-    def step(xi, yi):
+    def step(i):
         with tf.GradientTape() as tape:
-            loss = LOSS(yi, model(xi, training=True))
+            loss = LOSS(y[i:i + 1], model(x[i:i + 1], training=True))
         grads = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(grads, model.trainable_variables))
 
-    return wall_rate(len(x), lambda: [step(x[i:i + 1], y[i:i + 1]) for i in range(len(x))])
+    return loop_rates(len(x), step)
 
 
-def numpy_sgd_rate(x, y) -> float:
+def numpy_sgd_rates(x, y) -> dict:
     """Hand-written NumPy per-sample SGD on the same network (in-place updates, no framework)."""
     w1, b1, w2, b2 = (w.copy() for w in seed_mlp().get_weights())
     lr = np.float32(LR)
 
-    def learn() -> None:
-        for i in range(len(x)):
-            xi = x[i]
-            h = xi @ w1
-            h += b1
-            np.maximum(h, 0, out=h)
-            z = h @ w2
-            z += b2
-            z -= z.max()
-            p = np.exp(z)
-            p /= p.sum()
-            p[y[i]] -= 1.0  # d loss / d logits
-            dh = w2 @ p
-            dh *= h > 0
-            np.subtract(w2, np.outer(h, lr * p), out=w2)
-            np.subtract(b2, lr * p, out=b2)
-            np.subtract(w1, np.outer(xi, lr * dh), out=w1)
-            np.subtract(b1, lr * dh, out=b1)
+    def step(i) -> None:
+        xi = x[i]
+        h = xi @ w1
+        h += b1
+        np.maximum(h, 0, out=h)
+        z = h @ w2
+        z += b2
+        z -= z.max()
+        p = np.exp(z)
+        p /= p.sum()
+        p[y[i]] -= 1.0  # d loss / d logits
+        dh = w2 @ p
+        dh *= h > 0
+        np.subtract(w2, np.outer(h, lr * p), out=w2)
+        np.subtract(b2, lr * p, out=b2)
+        np.subtract(w1, np.outer(xi, lr * dh), out=w1)
+        np.subtract(b1, lr * dh, out=b1)
 
-    return wall_rate(len(x), learn)
+    return loop_rates(len(x), step)
 
 
-def torch_eager_rate(x, y) -> float | None:
+def torch_eager_rates(x, y) -> dict | None:
     """PyTorch eager per-sample SGD as most learners write it, or ``None`` without ``torch``."""
     try:
         import torch
@@ -145,13 +203,12 @@ def torch_eager_rate(x, y) -> float | None:
     optimizer = torch.optim.SGD(model.parameters(), lr=LR)
     xs, ys = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
 
-    def learn() -> None:
-        for i in range(len(xs)):
-            optimizer.zero_grad()
-            torch.nn.functional.cross_entropy(model(xs[i:i + 1]), ys[i:i + 1]).backward()
-            optimizer.step()
+    def step(i) -> None:
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(xs[i:i + 1]), ys[i:i + 1]).backward()
+        optimizer.step()
 
-    return wall_rate(len(x), learn)
+    return loop_rates(len(x), step)
 
 
 def l2_bandwidth() -> float:
@@ -175,52 +232,58 @@ def data(n: int) -> tuple[np.ndarray, np.ndarray]:
     return x, np.tile(mnist.y_train, reps)[:n]
 
 
+def start_runtime(x) -> float:
+    """Start TensorFlow's runtime and XLA (a model call, one tiny compiled function); the seconds it took."""
+    start = time.perf_counter()
+    seed_mlp()(x[:1])
+    tf.function(lambda a: a * 2.0, jit_compile=True)(tf.ones(2))
+    return time.perf_counter() - start
+
+
+def batch_sizes(quick: bool) -> dict[str, tuple[int, int, tuple[int, ...]]]:
+    """Where mini-batches are measured: (samples, epochs, batch sizes). compare trains 4,000 digits for 5
+    epochs at batch 32."""
+    if quick:
+        return {"compare": (1000, 2, (32, 256)), "bench": (2000, 2, (32, 256))}
+    return {"compare": (4000, 5, (32, 256)), "bench": (16_000, 3, (32, 256))}
+
+
 def measure_default(quick: bool) -> dict:
-    """Default settings, fresh process: first and typical calls of every method."""
+    """Default settings: first call and steady state of every method, side by side in one process."""
     stream, long_stream = (2000, 4000) if quick else (10_000, 100_000)
     x, y = data(long_stream)
     xs, ys = x[:stream], y[:stream]
-    seed_mlp()(xs[:1])  # start TensorFlow's runtime, which every method below would otherwise pay first
-    rates = {"online first": online_call(xs, ys), "online typical": online_call(xs, ys),
-             f"online typical {long_stream}": online_call(x, y)}
-    rates["seed eager"] = seed_eager_rate(xs[:100 if quick else 1000], ys[:100 if quick else 1000])
-    rates["numpy"] = numpy_sgd_rate(xs, ys)
-    rates["torch"] = torch_eager_rate(xs, ys)
-    fit_n = 1000 if quick else stream
-    rates["fit bs=1 best"], rates["fit bs=1 best how"] = best_fit(xs[:fit_n], ys[:fit_n], 1)
-    sizes = {"compare": (4000, 5), "bench": (16_000, 3)} if not quick else {"compare": (1000, 2), "bench": (2000, 1)}
-    rates["batches"] = {}
-    for where, (n, epochs) in sizes.items():
-        for batch_size in (32, 256):
-            row = {"tape first": minibatch_call(x[:n], y[:n], batch_size, epochs),
-                   "tape typical": minibatch_call(x[:n], y[:n], batch_size, epochs),
-                   "fit default": fit_call(x[:n], y[:n], batch_size, epochs)}
-            row["fit best"], row["fit best how"] = best_fit(x[:n], y[:n], batch_size, epochs)
-            rates["batches"][f"batch {batch_size}, {where}'s sizes ({n} x {epochs} epochs)"] = row
-    rates["l2 bytes/s"] = l2_bandwidth()
-    return rates
-
-
-def measure_first_long(quick: bool) -> dict:
-    """The first call of the process on the long stream (the roofline's compile-included figure)."""
-    x, y = data(4000 if quick else 100_000)
-    seed_mlp()(x[:1])
-    return {"online first long": online_call(x, y)}
+    found = {"start s": start_runtime(xs), "stream": stream, "long stream": long_stream}
+    found["online"] = online_call(xs, ys)
+    found["online long"] = online_call(x, y)
+    eager_n = 100 if quick else 1000
+    found["seed eager"] = seed_eager_rates(xs[:eager_n], ys[:eager_n])
+    found["numpy"] = numpy_sgd_rates(xs, ys)
+    found["torch"] = torch_eager_rates(xs, ys)
+    found["fit bs=1"] = best_fit_per_sample(xs[:1000] if quick else xs, ys[:1000] if quick else ys)
+    found["batches"] = {}
+    for where, (n, epochs, sizes) in batch_sizes(quick).items():
+        for batch_size in sizes:
+            found["batches"][f"batch {batch_size}, {where}'s sizes ({n} x {epochs} epochs)"] = {
+                "tape": minibatch_call(x[:n], y[:n], batch_size, epochs),
+                "fit default": fit_call(x[:n], y[:n], batch_size, epochs),
+                "fit best": best_fit(x[:n], y[:n], batch_size, epochs)}
+    found["l2 bytes/s"] = l2_bandwidth()
+    return found
 
 
 def measure_best_case(quick: bool) -> dict:
-    """Best case: one intra-op thread, warm steps (the second call of the same kind)."""
+    """Best case: one intra-op thread; first call and steady state."""
     x, y = data(4000 if quick else 100_000)
-    online_call(x[:1000], y[:1000])
-    rates = {"online": online_call(x, y)}
+    start_runtime(x)
+    found = {"online": online_call(x, y)}
+    n, epochs, _ = batch_sizes(quick)["bench"]
     for batch_size in (32, 256):
-        n = 2000 if quick else 16_000
-        minibatch_call(x[:n], y[:n], batch_size, 1)
-        rates[f"minibatch bs={batch_size}"] = minibatch_call(x[:n], y[:n], batch_size, 3)
-    return rates
+        found[f"minibatch bs={batch_size}"] = minibatch_call(x[:n], y[:n], batch_size, epochs)
+    return found
 
 
-WORKERS = {"default": measure_default, "first-long": measure_first_long, "best-case": measure_best_case}
+WORKERS = {"default": measure_default, "best-case": measure_best_case}
 
 
 def run_worker(name: str, quick: bool) -> dict:
@@ -238,55 +301,71 @@ def check(name: str, ratio: float, target: float) -> bool:
     return ok
 
 
+WHEN = {"first": "first call", "steady": "steady state"}
+
+
+def pair(figures: dict | None) -> str:
+    """A method's first-call and steady-state rates, or a note that it is not installed."""
+    if figures is None:
+        return "   not installed (pip install torch==2.13.0)"
+    return "".join(f"{figures[kind]:>14,.0f}" for kind in WHEN)
+
+
 def report(runs: dict[str, dict], quick: bool) -> None:
     """Print the default-settings rows, the targets as ratios, then the best-case rows."""
-    d, long_first, best = runs["default"], runs["first-long"]["online first long"], runs["best-case"]
-    long_key = next(k for k in d if k.startswith("online typical "))
-    long_n = long_key.rsplit(" ", 1)[1]
+    d, best = runs["default"], runs["best-case"]
     bound = d["l2 bytes/s"] / BYTES_PER_SAMPLE
+    fit1 = d["fit bs=1"]
     print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; TensorFlow "
           f"{tf.__version__}, Keras {keras.__version__}; {'quick run' if quick else 'full run'}\n")
-    print("DEFAULT SETTINGS (TensorFlow's threads, a fresh model per call, tracing and compiling included)")
-    print(f"{'per-sample training, batch 1':<58}{'samples/s':>12}")
+    print(f"DEFAULT SETTINGS (TensorFlow's threads, a fresh model per call; first call: tracing and compiling "
+          f"included; started TensorFlow's runtime and XLA once beforehand: {d['start s']:.2f} s)")
+    print(f"{'per-sample training, batch 1 (samples/s)':<58}{'first call':>14}{'steady state':>14}")
     rows = [("the seed's eager GradientTape loop (corrected to run)", d["seed eager"]),
-            (f"best model.fit(batch_size=1) ({d['fit bs=1 best how']})", d["fit bs=1 best"]),
+            ("best model.fit(batch_size=1), settings below", fit1),
             ("hand-written NumPy per-sample SGD", d["numpy"]),
             ("PyTorch eager, per-sample SGD", d["torch"]),
-            ("tk.train_online, first call in the process", d["online first"]),
-            ("tk.train_online, typical call (a fresh model, step compiled)", d["online typical"]),
-            (f"tk.train_online, {long_n} samples, first call in the process", long_first),
-            (f"tk.train_online, {long_n} samples, typical call", d[long_key])]
-    for name, rate in rows:
-        shown = f"{rate:>12,.0f}" if rate is not None else "  not installed (pip install torch==2.13.0)"
-        print(f"  {name:<56}{shown}")
+            (f"tk.train_online, {d['stream']} samples", d["online"]),
+            (f"tk.train_online, {d['long stream']} samples", d["online long"])]
+    for name, figures in rows:
+        print(f"  {name:<56}{pair(figures)}")
+    print(f"  best fit(batch_size=1), first call: {fit1['first how']}; steady state: {fit1['steady how']}")
     print(f"  L2 roofline: {d['l2 bytes/s'] / 1e9:.0f} GB/s (one core, NumPy) / {BYTES_PER_SAMPLE / 1e6:.2f} MB per "
           f"sample = {bound:,.0f} samples/s")
-    columns = ("fit default", "fit best", "tape first", "tape typical")
-    print(f"\n{'mini-batch training':<48}" + "".join(f"{c:>13}" for c in columns))
+    columns = [(method, kind) for method in ("fit default", "fit best", "tape") for kind in WHEN]
+    print(f"\n{'mini-batch training (samples/s)':<48}{'fit, defaults':>26}{'fit, best settings':>26}"
+          f"{'tk.train_minibatch':>26}")
+    print(f"{'':<48}" + "".join(f"{WHEN[kind]:>13}" for _, kind in columns))
     for key, row in d["batches"].items():
-        print(f"  {key:<46}" + "".join(f"{row[c]:>13,.0f}" for c in columns))
-        print(f"  {'':<46}best fit: {row['fit best how']}")
-    print("\nTargets at default settings, compile included (ratios of rates measured in this run):")
+        print(f"  {key:<46}" + "".join(f"{row[method][kind]:>13,.0f}" for method, kind in columns))
+        fit_best = row["fit best"]
+        print(f"  {'':<46}best fit, first call: {fit_best['first how']}; steady state: {fit_best['steady how']}")
+    print("\nTargets at default settings (ratios of rates measured in this run; first call against first call,"
+          " steady state against steady state):")
     results = []
-    for when in ("first", "typical"):
-        online = d[f"online {when}"]
-        results += [check(f"online ({when} call) vs best model.fit(batch_size=1)", online / d["fit bs=1 best"], 5),
-                    check(f"online ({when} call) vs the seed's eager loop", online / d["seed eager"], 100),
-                    check(f"online ({when} call) vs NumPy per-sample SGD", online / d["numpy"], 2)]
-    for when, rate in (("first", long_first), ("typical", d[long_key])):
-        results.append(check(f"online, {long_n} samples, {when} call: fraction of the L2 roofline", rate / bound, 0.35))
+    for kind, when in WHEN.items():
+        online = d["online"][kind]
+        results += [check(f"online ({when}) vs best model.fit(batch_size=1)", online / fit1[kind], 5),
+                    check(f"online ({when}) vs the seed's eager loop", online / d["seed eager"][kind], 100),
+                    check(f"online ({when}) vs NumPy per-sample SGD", online / d["numpy"][kind], 2)]
+    for kind, when in WHEN.items():
+        results.append(check(f"online, {d['long stream']} samples, {when}: fraction of the L2 roofline",
+                             d["online long"][kind] / bound, 0.35))
     for key, row in d["batches"].items():
-        for when in ("first", "typical"):
-            tape = row[f"tape {when}"]
-            results += [check(f"mini-batch ({when} call) vs best fit, {key}", tape / row["fit best"], 1.0),
-                        check(f"mini-batch ({when} call) vs default fit, {key}", tape / row["fit default"], 1.5)]
+        for kind, when in WHEN.items():
+            tape = row["tape"][kind]
+            results += [check(f"mini-batch ({when}) vs best fit, {key}", tape / row["fit best"][kind], 1.0),
+                        check(f"mini-batch ({when}) vs default fit, {key}", tape / row["fit default"][kind], 1.5)]
     verdict = " (quick run: sizes too small to judge)" if quick else ""
     print(f"\n{sum(results)} of {len(results)} targets met{verdict}")
-    print("\nBEST CASE (one intra-op thread, tk.set_cpu_threads(1); warm: the step already compiled)")
-    print(f"  tk.train_online, {long_n} samples{best['online']:>30,.0f}  "
-          f"({best['online'] / bound:.2f} of the roofline)")
+    print("\nBEST CASE (one intra-op thread, tk.set_cpu_threads(1))")
+    print(f"{'':<48}{'first call':>14}{'steady state':>14}")
+    print(f"  {'tk.train_online, ' + str(d['long stream']) + ' samples':<46}{pair(best['online'])}  "
+          f"(steady state: {best['online']['steady'] / bound:.2f} of the roofline)")
+    n, epochs, _ = batch_sizes(quick)["bench"]
     for batch_size in (32, 256):
-        print(f"  tk.train_minibatch, batch {batch_size:<5}{best[f'minibatch bs={batch_size}']:>30,.0f}")
+        name = f"tk.train_minibatch, batch {batch_size} ({n} x {epochs} epochs)"
+        print(f"  {name:<46}{pair(best[f'minibatch bs={batch_size}'])}")
 
 
 def main() -> None:

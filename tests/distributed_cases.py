@@ -62,6 +62,7 @@ def mirrored() -> dict:
     results["online"] = max_weight_difference(single, mirrored_model)
     results["online_prequential_gap"] = max(abs(p - q) for p, q in zip(a.history["loss"], b.history["loss"]))
 
+    results.update(shards_and_clipping(strategy, x, y))
     errors = {}
     for name, call in {
         "model_outside_scope": lambda: tk.train_minibatch(tk.models.mlp(), (x, y), strategy=strategy, verbose=0),
@@ -75,17 +76,76 @@ def mirrored() -> dict:
         except ValueError as error:
             errors[name] = str(error)
     results["errors"] = errors
-    # A diverging update from finite gradients (an infinite learning rate), under the strategy: the replay
-    # stops at the first update and leaves the weights from before it.
+    # A diverging update from finite gradients (an infinite learning rate), under the strategy: the run stops
+    # after that batch (MirroredStrategy cannot synchronise an update inside a tf.cond), and says so.
     with strategy.scope():
         diverging, sgd = tk.models.mlp(seed=2), keras.optimizers.SGD(float("inf"))
     start = diverging.get_weights()
     try:
         tk.train_minibatch(diverging, (x, y), optimizer=sgd, batch_size=64, verbose=0, strategy=strategy)
         results["diverging_stopped"] = False
-    except tk.NonFiniteLossError:
-        results["diverging_stopped"] = True
+    except tk.NonFiniteLossError as error:
+        results["diverging_stopped"] = "the weights hold NaN/inf" in str(error)
     results["diverging_kept"] = all(bool((a == b).all()) for a, b in zip(start, diverging.get_weights()))
+    return results
+
+
+def shards_and_clipping(strategy, x, y) -> dict:
+    """What each replica receives, batch statistics over a partial last batch, and clipping: two replicas
+    against one device (issue: multi-GPU input as TensorFlow means it)."""
+    import keras
+    import tensorflow as tf
+
+    import toolkit as tk
+    from tests.helpers import max_weight_difference
+
+    class RowsSeen(keras.layers.Layer):
+        """Records the most rows one call received in training (on the first replica)."""
+
+        def build(self, input_shape):
+            self.rows = self.add_weight(shape=(), initializer="zeros", trainable=False,
+                                        aggregation="only_first_replica")
+
+        def call(self, inputs, training=False):
+            if training:
+                self.rows.assign(tf.maximum(self.rows, tf.cast(tf.shape(inputs)[0], "float32")))
+            return inputs
+
+    results = {}
+    with strategy.scope():
+        watched = keras.Sequential([keras.Input((28, 28)), RowsSeen(), *tk.models.mlp(seed=1).layers])
+    tk.train_minibatch(watched, (x, y), optimizer="sgd", batch_size=64, verbose=0)
+    results["rows_per_replica"] = float(watched.layers[0].rows.numpy())
+
+    def normalised():
+        init = keras.initializers.GlorotUniform(5)
+        return keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),
+                                 keras.layers.Dense(32, kernel_initializer=init),
+                                 keras.layers.BatchNormalization(synchronized=True), keras.layers.ReLU(),
+                                 keras.layers.Dense(10, kernel_initializer=keras.initializers.GlorotUniform(6))])
+
+    single = normalised()
+    with strategy.scope():
+        replicated = normalised()
+    part = (x[:1000], y[:1000])  # batches of 64: the last holds 40, 20 per replica
+    tk.train_minibatch(single, part, optimizer=keras.optimizers.SGD(0.1), batch_size=64, shuffle=False, verbose=0)
+    tk.train_minibatch(replicated, part, optimizer=keras.optimizers.SGD(0.1), batch_size=64, shuffle=False,
+                       verbose=0)
+    results["batchnorm_partial_batch"] = max_weight_difference(single, replicated)
+
+    def clipped():
+        return keras.optimizers.SGD(0.5, global_clipnorm=0.05)
+
+    single = tk.models.mlp(seed=2)
+    with strategy.scope():
+        ours, keras_fit = tk.models.mlp(seed=2), tk.models.mlp(seed=2)
+    tk.train_minibatch(single, (x, y), optimizer=clipped(), batch_size=64, shuffle=False, verbose=0)
+    tk.train_minibatch(ours, (x, y), optimizer=clipped(), batch_size=64, shuffle=False, verbose=0)
+    with strategy.scope():
+        keras_fit.compile(optimizer=clipped(), loss=tk.default_loss())
+    keras_fit.fit(x, y, batch_size=64, shuffle=False, verbose=0)
+    results["clipped_toolkit"] = max_weight_difference(single, ours)
+    results["clipped_keras_fit"] = max_weight_difference(single, keras_fit)
     return results
 
 

@@ -52,7 +52,7 @@ def main() -> None:
     model = tk.models.mlp(seed=0)
     history = tk.train_online(model, stream, optimizer=keras.optimizers.Adam(1e-3), max_samples=3000,
                               label_delay=args.label_delay, log_every=250, checkpoint_dir=args.checkpoint_dir,
-                              checkpoint_every=1000, resume=args.resume, verbose=0)
+                              resume=args.resume, verbose=0)
     np.savez(args.out, *model.get_weights(), history=json.dumps(history.history))
 
 

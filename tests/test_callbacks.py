@@ -7,6 +7,7 @@ import csv
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 import toolkit as tk
@@ -41,9 +42,9 @@ def test_a_callback_sees_the_online_loop_as_fit_would_with_prequential_logs(smal
     history = tk.train_online(tk.models.mlp(seed=0), small[0], log_every=200, callbacks=[recorder], verbose=0)
     assert recorder.events[0] == "train_begin" and recorder.events[-1] == "train_end"
     assert [e for e in recorder.events if e.startswith("epoch_end")] == ["epoch_end 0", "epoch_end 1", "epoch_end 2"]
-    assert [row["samples"] for row in recorder.rows] == [200, 400, 600]
-    assert {"loss", "accuracy", "window_loss", "window_accuracy", "updates", "time"} <= recorder.rows[-1].keys()
-    assert recorder.rows[-1]["window_accuracy"] == history.last("window_accuracy")
+    assert recorder.rows[-1].keys() == {"loss", "accuracy"}  # fit's logs: the window's prequential values
+    assert recorder.rows[-1]["accuracy"] == pytest.approx(history.last("accuracy"))
+    assert {"samples", "updates", "time", "prequential_accuracy"} <= history.history.keys()  # the history's own
     assert isinstance(history, keras.callbacks.History) and recorder.model is not None
 
 
@@ -55,7 +56,7 @@ def test_tensorboard_writes_event_files_that_read_back(small, tmp_path):
         for event in tf.compat.v1.train.summary_iterator(str(path)):
             for value in event.summary.value:
                 tags.setdefault(value.tag, []).append(event.step)
-    assert tags["epoch_loss"] == [0, 1] and tags["epoch_accuracy"] == [0, 1] and "epoch_samples" in tags
+    assert tags["epoch_loss"] == [0, 1] and tags["epoch_accuracy"] == [0, 1] and "epoch_samples" not in tags
     assert list((tmp_path / "validation").glob("events.out.tfevents.*"))  # val_* go to the validation writer
 
 
@@ -64,12 +65,13 @@ def test_csv_logger_gets_one_row_per_window(small, tmp_path):
     tk.train_online(tk.models.mlp(seed=0), small[0], log_every=300, callbacks=[keras.callbacks.CSVLogger(str(log))],
                     verbose=0)
     rows = list(csv.DictReader(log.open()))
-    assert [int(float(row["samples"])) for row in rows] == [300, 600] and "window_accuracy" in rows[0]
+    assert [row["epoch"] for row in rows] == ["0", "1"]
+    assert rows[0].keys() == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy"}  # fit's columns, no more
 
 
 def test_early_stopping_ends_an_online_run_after_its_window(small):
     # no window improves by 10: the first sets the baseline, the second stops the run
-    stop = keras.callbacks.EarlyStopping(monitor="window_loss", mode="min", patience=0, min_delta=10.0)
+    stop = keras.callbacks.EarlyStopping(monitor="loss", mode="min", patience=0, min_delta=10.0)
     history = tk.train_online(tk.models.mlp(seed=0), small[0], log_every=100, callbacks=[stop], verbose=0)
     assert history.history["samples"] == [100, 200]  # the first window sets the baseline, the second stops it
 
@@ -81,5 +83,5 @@ def test_terminate_on_nan_watches_the_steps_and_stops_the_run(small):
 
     history = tk.train_minibatch(tk.models.mlp(seed=0), small[0], epochs=3,
                                  callbacks=[NanLoss(), keras.callbacks.TerminateOnNaN()], verbose=0)
-    assert history.history["epoch"] == [1]
+    assert history.epoch == [0]
     assert np.isfinite(history.last("loss"))

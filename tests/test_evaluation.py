@@ -1,4 +1,4 @@
-"""toolkit.evaluation: the loss understood once, held-out metrics, and the prequential score's windows."""
+"""toolkit.evaluation: the loss understood once, and held-out metrics."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import toolkit as tk
-from toolkit.evaluation import PrequentialScore, losses
+from toolkit.evaluation import losses
 
 
 @pytest.mark.parametrize(("loss", "kind", "logits"), [
@@ -31,18 +31,11 @@ def test_per_example_losses_and_correctness_match_keras(small):
     np.testing.assert_array_equal(correct, (np.argmax(outputs, axis=1) == y[:8]).astype(np.float32))
 
 
-def test_evaluate_and_the_validation_row_agree(small):
+def test_evaluate_agrees_with_keras_evaluate(small):
     model, (_, test) = tk.models.mlp(seed=0), small
-    assert tk.evaluation.validation_row(model, test) == {f"val_{k}": v for k, v in tk.evaluate(model, *test).items()}
-    assert tk.evaluation.validation_row(model, None) == {}
-
-
-def test_the_prequential_score_keeps_a_cumulative_mean_and_a_window():
-    score = PrequentialScore()
-    score.update(np.array([1.0, 3.0]), np.array([1.0, 0.0]))
-    score.update(np.array([2.0]), np.array([1.0]))
-    assert score.result() == {"loss": 2.0, "accuracy": 2 / 3, "window_loss": 2.0, "window_accuracy": 2 / 3}
-    score.close_window()
-    score.update(np.array([4.0]), None)
-    assert score.result()["window_loss"] == 4.0 and score.result()["loss"] == 2.5
-    assert PrequentialScore.from_state(score.state()) == score
+    model.compile(loss=tk.default_loss(), metrics=["accuracy"])
+    expected = model.evaluate(*test, verbose=0, return_dict=True)
+    result = tk.evaluate(model, *test)
+    assert result.keys() == {"loss", "accuracy"}
+    np.testing.assert_allclose(result["loss"], expected["loss"], rtol=1e-5)
+    assert result["accuracy"] == pytest.approx(expected["accuracy"], abs=1e-6)

@@ -26,10 +26,9 @@ _MODULES = {
 _NAMES = {
     "toolkit.runtime": ("seed_everything", "set_cpu_threads", "Stopwatch", "peak_memory"),
     "toolkit.data": ("load_mnist", "Stream", "LabelPermutation", "Rotation"),
-    "toolkit.evaluation": ("evaluate", "predict_logits", "windowed_accuracy", "default_loss", "PrequentialScore"),
+    "toolkit.evaluation": ("evaluate", "predict_logits", "windowed_accuracy", "default_loss"),
     "toolkit.optim": ("make_optimizer",),
-    "toolkit.training": ("fit_batch", "train_minibatch", "train_online", "find_lr", "RunHistory",
-                         "clear_compiled_steps"),
+    "toolkit.training": ("fit_batch", "train_minibatch", "train_online", "find_lr", "RunHistory"),
     "toolkit.errors": ("NonFiniteLossError", "TrainingSetupError"),
     "toolkit.course.frontends": ("grade",),
     "toolkit.cli.worker": ("launch_workers",),

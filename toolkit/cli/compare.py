@@ -1,7 +1,7 @@
 """``python -m toolkit compare``: one model trained four ways on the same data (chapter 1).
 
 1. batch training with ``model.fit`` (``fit_batch``);
-2. the same mini-batches through a compiled GradientTape loop (``train_minibatch``);
+2. the same mini-batches with the toolkit's GradientTape step inside ``fit`` (``train_minibatch``);
 3. online, per-sample GradientTape updates (``train_online``);
 4. a drifting stream (labels permuted half-way), where the online learner keeps learning
    and a frozen copy of the batch-trained model does not.
@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import keras
@@ -34,10 +35,15 @@ PLAIN_COLUMNS = ("samples", "loss", "accuracy", "val_accuracy")
 
 class PlainProgress(keras.callbacks.Callback):
     """One plain line per epoch or log window, for output that is not a terminal (a file, a pipe, CI),
-    where progress bars turn into control characters."""
+    where progress bars turn into control characters: the samples seen (``samples_at(epoch)``, as in the
+    history) and ``fit``'s logs (online, ``loss`` and ``accuracy`` are those of the window's predictions)."""
+
+    def __init__(self, samples_at):
+        super().__init__()
+        self.samples_at = samples_at
 
     def on_epoch_end(self, epoch, logs=None):
-        row = logs or {}
+        row = {"samples": self.samples_at(epoch), **(logs or {})}
         shown = [f"{key} {row[key]:.0f}" if key == "samples" else f"{key} {row[key]:.4f}"
                  for key in PLAIN_COLUMNS if key in row]
         print(f"  {epoch + 1}: " + ", ".join(shown), flush=True)
@@ -80,7 +86,7 @@ def drift_experiment(frozen: keras.Model, x, y, *, samples: int, seed: int, verb
     history = train_online(learner, stream, optimizer=keras.optimizers.SGD(ONLINE_LR), max_samples=samples,
                            log_every=LOG_EVERY, verbose=verbose, callbacks=callbacks)
     frozen_curve = windowed_accuracy(frozen, stream, samples, LOG_EVERY)
-    online_curve = history.history["window_accuracy"]
+    online_curve = history.history["accuracy"]  # each log window's predictions, made before learning them
     after = slice(len(online_curve) - 1, None)
     return {"switch_at": switch, "samples": history.history["samples"], "online": online_curve,
             "frozen": frozen_curve, "online_last_window": online_curve[after][0],
@@ -110,6 +116,20 @@ def plot_comparison(histories: dict, drift: dict, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def _plain_lines(wanted: bool, samples_at) -> list[keras.callbacks.Callback]:
+    """A ``PlainProgress`` where plain lines are wanted, else nothing."""
+    return [PlainProgress(samples_at)] if wanted else []
+
+
+def _write_report(out: Path, config: dict, results: list, histories: dict, drift: dict) -> dict:
+    """Write ``compare.json`` and ``compare.png``; return the report."""
+    report = {"config": config, "results": [asdict(r) for r in results],
+              "histories": {name: h.history for name, h in histories.items()}, "drift": drift}
+    (out / "compare.json").write_text(json.dumps(report, indent=2, default=float))
+    plot_comparison(histories, drift, out / "compare.png")
+    return report
+
+
 def run_compare(out: str | Path = "compare_out", *, seed: int = 0, samples: int = 12000, epochs: int = 5,
                 dataset: str = "subset", batch_size: int = 32, verbose: int = 2, plain_progress: bool = False,
                 data: ImageData | None = None) -> dict:
@@ -127,7 +147,10 @@ def run_compare(out: str | Path = "compare_out", *, seed: int = 0, samples: int 
     train, test = (data.x_train, data.y_train), (data.x_test, data.y_test)
     say = print if verbose >= 2 else (lambda *a, **k: None)
     progress = 1 if verbose >= 2 and not plain_progress else 0
-    lines = [PlainProgress()] if verbose >= 2 and plain_progress else []
+    lines = partial(_plain_lines, verbose >= 2 and plain_progress)
+
+    n = len(train[0])
+    per_epoch, per_window = (lambda epoch: (epoch + 1) * n), (lambda epoch: min((epoch + 1) * LOG_EVERY, samples))
     say(f"compare: {dataset} MNIST, {len(train[0])} training / {len(test[0])} test digits, seed {seed}")
     results, histories = [], {}
 
@@ -139,7 +162,8 @@ def run_compare(out: str | Path = "compare_out", *, seed: int = 0, samples: int 
     batch_model = zoo.mlp(seed=seed)
     with peak_memory() as memory:
         history = fit_batch(batch_model, train, optimizer=keras.optimizers.Adam(BATCH_LR), epochs=epochs,
-                            batch_size=batch_size, validation_data=test, verbose=2 * progress, callbacks=lines)
+                            batch_size=batch_size, validation_data=test, verbose=2 * progress,
+                            callbacks=lines(per_epoch))
     record("batch: model.fit", batch_model, history, memory)
     batch_model.save(out / "batch_model.keras")
 
@@ -148,7 +172,7 @@ def run_compare(out: str | Path = "compare_out", *, seed: int = 0, samples: int 
     with peak_memory() as memory:
         history = train_minibatch(model, train, optimizer=keras.optimizers.Adam(BATCH_LR), epochs=epochs,
                                   batch_size=batch_size, validation_data=test, seed=seed, verbose=progress,
-                                  callbacks=lines)
+                                  callbacks=lines(per_epoch))
     record("mini-batch: tape", model, history, memory)
 
     say(f"\n[3/4] online: per-sample GradientTape on a {samples}-sample stream (SGD {ONLINE_LR:g})")
@@ -156,26 +180,22 @@ def run_compare(out: str | Path = "compare_out", *, seed: int = 0, samples: int 
     stream = Stream.from_arrays(*train, seed=seed, endless=True)
     with peak_memory() as memory:
         history = train_online(model, stream, optimizer=keras.optimizers.SGD(ONLINE_LR), max_samples=samples,
-                               log_every=LOG_EVERY, validation_data=test, verbose=progress, callbacks=lines)
+                               log_every=LOG_EVERY, validation_data=test, verbose=progress,
+                               callbacks=lines(per_window))
     record("online: per-sample", model, history, memory)
 
     say(f"\n[4/4] drifting stream: labels permuted at sample {samples // 2}; online learner vs frozen batch model")
     frozen = keras.models.load_model(out / "batch_model.keras")
-    drift = drift_experiment(frozen, *train, samples=samples, seed=seed, verbose=progress, callbacks=lines)
+    drift = drift_experiment(frozen, *train, samples=samples, seed=seed, verbose=progress,
+                             callbacks=lines(per_window))
 
     if verbose:
         print("\n" + results_table(results))
         print(f"\nDrifting stream, accuracy over the last {LOG_EVERY} samples: online learner "
               f"{drift['online_last_window']:.3f}, frozen batch model {drift['frozen_last_window']:.3f}")
-    report = {
-        "config": {"seed": seed, "samples": samples, "epochs": epochs, "dataset": data.source,
-                   "batch_size": batch_size, "batch_lr": BATCH_LR, "online_lr": ONLINE_LR},
-        "results": [asdict(r) for r in results],
-        "histories": {name: h.history for name, h in histories.items()},
-        "drift": drift,
-    }
-    (out / "compare.json").write_text(json.dumps(report, indent=2, default=float))
-    plot_comparison(histories, drift, out / "compare.png")
+    config = {"seed": seed, "samples": samples, "epochs": epochs, "dataset": data.source, "batch_size": batch_size,
+              "batch_lr": BATCH_LR, "online_lr": ONLINE_LR}
+    report = _write_report(out, config, results, histories, drift)
     report["files"] = [out / name for name in ("batch_model.keras", "compare.json", "compare.png")]
     if verbose:
         print("\nWrote:\n" + "\n".join(f"  {path}" for path in report["files"]))

@@ -3,8 +3,15 @@
 ``python -m toolkit distribute --workers N`` starts N of these, each with its own ``TF_CONFIG``.
 Every worker builds the same ``MultiWorkerMirroredStrategy``, reads the same seeded data and
 trains the seed's MLP with ``tk.train_minibatch(strategy=...)``; ``--api fit`` tries Keras's
-``model.fit`` instead, which fails under this strategy on TF 2.21 / Keras 3.15. Checkpoints go
-to ``OUT/checkpoints`` every epoch; the chief writes ``OUT/weights.npz`` and ``OUT/history.json``.
+``model.fit`` instead, which fails under this strategy on TF 2.21 / Keras 3.15.
+
+Checkpoints: ``train_minibatch(checkpoint_dir=...)`` backs up every epoch with Keras's ``BackupAndRestore``,
+which has no notion of workers: every worker saves (a save may read variables through a collective, so
+all must take part) to the same file name. So each worker passes a directory of its own: the chief
+``OUT/checkpoints``, worker i ``OUT/checkpoints/.worker-<i>``. On ``--resume`` every other worker first
+copies the chief's backup and history rows into its own directory, so all restore the same epoch (a worker
+killed between the chief's save and its own would otherwise resume one epoch behind, and the job would
+hang). The chief writes ``OUT/weights.npz`` and ``OUT/history.json``.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -71,6 +79,43 @@ def launch_workers(workers: int, worker_args: list[str], out: str | Path, *, tim
     return launch(workers, [*WORKER_COMMAND, *worker_args], out, timeout=timeout)
 
 
+def checkpoint_dir_of(out: str | Path, strategy, *, resume: bool) -> Path:
+    """This worker's ``checkpoint_dir`` (see the module's docstring): the chief's is ``OUT/checkpoints``;
+    another worker's is its own, which on ``resume`` first receives a copy of the chief's backup and rows."""
+    from toolkit.distributed.strategy import writes_checkpoints
+    from toolkit.training.checkpoints import backup_dir, history_path
+
+    chief = Path(out) / "checkpoints"
+    if writes_checkpoints(strategy):
+        return chief
+    own = chief / f".worker-{strategy.cluster_resolver.task_id}"
+    if resume:  # the chief saves only after an epoch that needs every worker, so it writes nothing meanwhile
+        shutil.rmtree(own, ignore_errors=True)
+        own.mkdir(parents=True)
+        if backup_dir(chief).exists():
+            shutil.copytree(backup_dir(chief), backup_dir(own))
+        if history_path(chief).exists():
+            shutil.copy2(history_path(chief), history_path(own))
+    return own
+
+
+def held_out_scores(x, y):
+    """A callback that adds ``val_loss``/``val_accuracy`` on ``(x, y)`` to each epoch's logs, computed on this
+    worker's copy of the weights (identical on every worker) without a collective: ``fit``'s own
+    ``validation_data`` fails under ``MultiWorkerMirroredStrategy`` (Keras averages the test step's scalar
+    logs over axis 0: "Invalid reduction dimension 0 for input with 0 dimensions")."""
+    import keras
+
+    from toolkit.evaluation import evaluate
+
+    class HeldOutScores(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if logs is not None:  # the same dict reaches the history, after this callback
+                logs.update({f"val_{key}": value for key, value in evaluate(self.model, x, y).items()})
+
+    return HeldOutScores()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Join the job's MultiWorkerMirroredStrategy, train, save checkpoints, and (the chief) the results."""
     args = parser().parse_args(argv)
@@ -95,11 +140,13 @@ def main(argv: list[str] | None = None) -> None:
         model.compile(optimizer, tk.default_loss())
         model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(args.batch_size), epochs=args.epochs, verbose=2)
         return
+    checkpoint_dir = checkpoint_dir_of(args.out, strategy, resume=args.resume)
+    scores = held_out_scores(data.x_test, data.y_test)
     history = tk.train_minibatch(model, (x, y), optimizer=optimizer, epochs=args.epochs, batch_size=args.batch_size,
-                                 seed=args.seed, validation_data=(data.x_test, data.y_test), strategy=strategy,
-                                 checkpoint_dir=str(Path(args.out) / "checkpoints"), resume=args.resume,
-                                 verbose=0)
-    rows = history.history
+                                 seed=args.seed, callbacks=[scores], strategy=strategy,
+                                 checkpoint_dir=str(checkpoint_dir), resume=args.resume, verbose=0,
+                                 jit_compile=False)  # XLA has no CPU collectives ("not yet implemented for CPU")
+    rows = {"epoch": [float(epoch) for epoch in range(1, history.rows + 1)], **history.history}  # resumed: all rows
     for epoch, loss, accuracy in zip(rows["epoch"], rows["loss"], rows["val_accuracy"]):
         print(f"epoch {epoch:.0f}: training loss {loss:.4f}, test accuracy {accuracy:.4f}", flush=True)
     if chief:

@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator
 
 import keras
 import tensorflow as tf
@@ -126,3 +128,43 @@ def check_fit_strategy(model: keras.Model, strategy) -> None:
             "tk.train_minibatch(model, data, strategy=strategy, ...)."
         )
     check_model_in_scope(model, strategy)
+
+
+@contextlib.contextmanager
+def prepare_distributed_fit(model: keras.Model, probe) -> Iterator[None]:
+    """Build ``model`` for ``fit`` from ``probe`` (an ``(x, y)`` batch, or the online loop's dict), and let
+    ``fit`` run a toolkit train step under a ``tf.distribute`` strategy (chapters 1 and 4).
+
+    The model, its compiled loss and metrics and its optimizer are built before ``fit``: a metric built
+    inside the compiled step creates variables there, and ``tf.function`` then traces the step twice.
+    Under a strategy, Keras 3.15's ``fit`` also builds the model from its first batch, reduced over the
+    replicas; that batch may be a dict the model does not take (the online loop's), and under
+    ``MultiWorkerMirroredStrategy`` the reduction fails ("Attempt to convert a value (PerReplica...)"), so
+    within the block that build (with nothing left to build) is skipped. Under
+    ``MultiWorkerMirroredStrategy`` the train and test steps also return their logs as 1-element vectors: ``fit``
+    averages each over axis 0 there ("Invalid reduction dimension 0" for a scalar).
+    """
+    strategy = model.distribute_strategy
+    if isinstance(probe, dict):
+        probe = (probe["x"], probe["y"])
+    with strategy.scope():
+        model._symbolic_build(data_batch=probe)
+        model.optimizer.build(model.trainable_variables)
+    if model._distribute_strategy is None:
+        yield
+        return
+    own = {name: vars(model).get(name) for name in ("train_step", "test_step")}  # set on this model object
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        for name in own:
+            step = getattr(model, name)
+            setattr(model, name, lambda data, step=step: {k: tf.reshape(v, [1]) for k, v in step(data).items()})
+    try:
+        yield
+    finally:
+        del model._maybe_symbolic_build
+        for name, step in own.items():
+            if step is not None:
+                setattr(model, name, step)
+            elif name in vars(model):
+                delattr(model, name)

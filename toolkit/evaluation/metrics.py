@@ -32,18 +32,11 @@ def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray, loss=None) -> dic
     return result
 
 
-def validation_row(model: keras.Model, validation_data, loss=None) -> dict[str, float]:
-    """``val_loss``/``val_accuracy`` on held-out data, or nothing when there is none (chapters 1-6)."""
-    if validation_data is None:
-        return {}
-    return {f"val_{k}": v for k, v in evaluate(model, *validation_data, loss=loss).items()}
-
-
 def windowed_accuracy(model: keras.Model, stream, total: int, window: int) -> list[float]:
     """Accuracy of a model that does not learn, over consecutive windows of a stream (chapter 1).
 
     For a frozen model, predicting before learning changes nothing, so this is its
-    prequential accuracy: the curve to hold against ``train_online``'s ``window_accuracy``.
+    prequential accuracy: the curve to hold against ``train_online``'s ``accuracy`` (one row per log window).
     """
     accuracies = []
     for x, y in stream.blocks(0, window):

@@ -88,6 +88,11 @@ def has_convolutions(model: keras.Model) -> bool:
     return any(isinstance(layer, CONVOLUTIONS) for layer in leaf_layers(model))
 
 
+def pools(model: keras.Model) -> bool:
+    """Whether any layer of the model pools (max or average, global or not)."""
+    return any("Pooling" in type(layer).__name__ for layer in leaf_layers(model))
+
+
 def draws_random_numbers(model: keras.Model) -> bool:
     """Whether a layer draws random numbers from a seed generator (dropout, noise, augmentation)."""
     return any(getattr(layer, "_seed_generators", None) for layer in leaf_layers(model))

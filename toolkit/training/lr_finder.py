@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from toolkit.errors import NonFiniteLossError
 from toolkit.models.inspect import clone_with_weights
 from toolkit.optim.factory import copy_optimizer
-from toolkit.training.execution import CallPlan, tape_run
-from toolkit.training.setup import shaped
+from toolkit.training.minibatch import train_minibatch
 
 
 @dataclass
@@ -55,6 +55,23 @@ def _with_schedule(optimizer, schedule, model: keras.Model, probe: keras.Model) 
     return keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": schedule}})
 
 
+class _BatchLosses(keras.callbacks.Callback):
+    """Records the loss of every batch: ``fit``'s batch logs hold the running mean, so each batch's own loss
+    is recovered from consecutive means."""
+
+    def __init__(self):
+        super().__init__()
+        self.means: list[float] = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.means.append(float(logs["loss"]))
+
+    def losses(self) -> np.ndarray:
+        means = np.asarray(self.means, dtype=np.float64)
+        counts = np.arange(1, len(means) + 1)
+        return np.diff(np.concatenate([[0.0], means * counts]))
+
+
 def find_lr(model: keras.Model, train: tuple[np.ndarray, np.ndarray], *, optimizer="sgd", loss=None,
             min_lr: float = 1e-5, max_lr: float = 10.0, steps: int = 200, batch_size: int = 32,
             smoothing: float = 0.9, seed: int = 0) -> LRFinderResult:
@@ -68,19 +85,15 @@ def find_lr(model: keras.Model, train: tuple[np.ndarray, np.ndarray], *, optimiz
     probe = clone_with_weights(model)
     growth = keras.optimizers.schedules.ExponentialDecay(min_lr, decay_steps=max(steps - 1, 1),
                                                          decay_rate=max_lr / min_lr)
-    plan = CallPlan.covering(steps * batch_size, batch_size)
-    tape = tape_run(probe, x[:batch_size], y[:batch_size], optimizer=_with_schedule(optimizer, growth, model, probe),
-                    loss=loss, prequential=False, batch_size=batch_size)
     order = np.random.default_rng(seed).permutation(np.resize(np.arange(len(x)), steps * batch_size))
-    x, y = shaped(x[order], probe), np.asarray(y)[order]
-    losses = []
-    for start in range(0, steps * batch_size, plan.samples):
-        block = slice(start, min(start + plan.samples, steps * batch_size))
-        result = tape.stepper.run(x[block], y[block], batch_size, steps_per_chunk=plan.steps)
-        losses.extend(result.loss.reshape(-1, batch_size).mean(axis=1))
-        if not result.finite:
-            break
-    losses = np.asarray(losses, dtype=np.float64)
+    recorder = _BatchLosses()
+    try:
+        train_minibatch(probe, (np.asarray(x)[order], np.asarray(y)[order]),
+                        optimizer=_with_schedule(optimizer, growth, model, probe), loss=loss, epochs=1,
+                        batch_size=batch_size, shuffle=False, callbacks=[recorder], verbose=0)
+    except NonFiniteLossError:
+        pass  # the rate grew until the loss blew up: the curve ends there
+    losses = recorder.losses()
     rates = np.asarray([float(growth(t)) for t in range(len(losses))])
     smoothed = _smooth(losses, smoothing)
     lowest = int(np.nanargmin(smoothed))

@@ -289,3 +289,9 @@ optimizer.apply_gradients(zip([g / context.num_replicas_in_sync for g in clipped
 return loss""",
     ),
 }
+
+# The toolkit's own loops clip the all-reduced gradient (toolkit.training.steps.clip_globally): exercise 3 asks
+# the learner to write that step.
+FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "3": ("steps.clip_globally", "training.clip_globally"),
+}
