@@ -21,15 +21,9 @@ from toolkit.evaluation.losses import per_example_loss
 from toolkit.training.callbacks import NonFiniteGuard
 from toolkit.training.checkpoints import history_path
 from toolkit.training.history import RunHistory
-from toolkit.training.run import check_data, compile_for_run, run_fit
+from toolkit.training.run import check_data, compile_for_run, resumed_epoch, run_fit
 from toolkit.training.setup import shaped
 from toolkit.training.steps import MinibatchStep
-
-
-def resumed_epoch(model: keras.Model, initial_epoch: int) -> int:
-    """The epoch ``fit`` starts at: the one after the newest backup when ``BackupAndRestore`` restored one
-    (it tells ``fit`` through ``model._initial_epoch``, which ``fit`` reads), else ``initial_epoch``."""
-    return getattr(model, "_initial_epoch", None) or initial_epoch
 
 
 def batches(x: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int, shuffle: bool, seed: int,

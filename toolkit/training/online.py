@@ -25,8 +25,7 @@ from toolkit.evaluation.losses import check_labels
 from toolkit.training.callbacks import NonFiniteGuard, learning_rate_of, non_finite_message
 from toolkit.training.checkpoints import history_path
 from toolkit.training.history import RunHistory
-from toolkit.training.minibatch import resumed_epoch
-from toolkit.training.run import check_data, compile_for_run, run_fit
+from toolkit.training.run import check_data, compile_for_run, resumed_epoch, run_fit
 from toolkit.training.setup import shaped
 from toolkit.training.steps import OnlineStep
 

@@ -124,6 +124,12 @@ def check_data(model: keras.Model, x_probe, y_probe) -> None:
     check_logits(model, loss, x_probe)
 
 
+def resumed_epoch(model: keras.Model, initial_epoch: int) -> int:
+    """The epoch ``fit`` starts at: the one after the newest backup when ``BackupAndRestore`` restored one
+    (it tells ``fit`` through ``model._initial_epoch``, which ``fit`` reads), else ``initial_epoch``."""
+    return getattr(model, "_initial_epoch", None) or initial_epoch
+
+
 def run_fit(model: keras.Model, step, *, fit_args: dict, callbacks: Sequence[keras.callbacks.Callback],
             history: RunHistory, checkpoint_dir: str | Path | None, resume: bool, guard: NonFiniteGuard | None = None,
             probe=None) -> RunHistory:
